@@ -1,0 +1,146 @@
+"""Shared fixtures: the real OPA, Terraform and Docker. In CI a missing component fails, never skips."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfgen.errors import TfgenError
+from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform, offline
+from tfgen.toolchain import opa_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+REGO = ROOT / "rego"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(component: str, reason: str) -> None:
+    """A needed component is absent: fail in CI, skip elsewhere."""
+    message = f"{component} is required but unavailable: {reason}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def opa_bin() -> Path:
+    try:
+        return opa_binary()
+    except TfgenError as exc:
+        missing("OPA", exc.message)
+        raise
+
+
+@pytest.fixture(scope="session")
+def terraform() -> Terraform:
+    try:
+        return offline(Terraform.find())
+    except TfgenError as exc:
+        missing("Terraform", exc.message)
+        raise
+
+
+PlanFn = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def plan_module(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> PlanFn:
+    """Plan a module directory offline with real Terraform; identical inputs are planned once."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    def plan(
+        module_dir: Path,
+        files: dict[str, str] | None = None,
+        variables: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        key = hashlib.sha256(
+            json.dumps([_tree_digest(module_dir), files or {}, variables]).encode()
+        ).hexdigest()
+        if key not in cache:
+            work = tmp_path_factory.mktemp("plan") / "root"
+            shutil.copytree(module_dir, work, ignore=shutil.ignore_patterns(".terraform*"))
+            for name, text in (files or {}).items():
+                (work / name).write_text(text, encoding="utf-8")
+            if 'provider "aws"' not in "".join(p.read_text() for p in work.glob("*.tf")):
+                (work / "tfgen_offline_provider.tf").write_text(OFFLINE_PROVIDER_BLOCK)
+            cache[key] = terraform.plan_json(work, variables=variables)
+        return json.loads(json.dumps(cache[key]))
+
+    return plan
+
+
+def _tree_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and ".terraform" not in p.parts):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # any failure means the engine is unusable
+        missing("Docker engine", str(exc))
+        raise
+    return client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"OPA at {url} did not become healthy in {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def opa_server(opa_bin: Path) -> Iterator[str]:
+    """A real `opa run --server` on loopback with the rule pack loaded; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(opa_bin),
+            "run",
+            "--server",
+            f"--addr=127.0.0.1:{port}",
+            "--log-level=error",
+            str(REGO),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
