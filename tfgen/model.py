@@ -49,3 +49,55 @@ class Finding:
     def blocking(self) -> bool:
         """A mandatory finding that no valid waiver covers."""
         return self.enforcement == "mandatory" and self.waiver is None
+
+
+@dataclass(frozen=True)
+class RelatedResource:
+    ref: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """A rule's catalog entry, read from its METADATA block (the single source of rule text)."""
+
+    rule_id: str
+    title: str
+    description: str
+    severity: Severity
+    enforcement: Enforcement
+    remediation: str
+    package: str
+    file: str
+    resource_types: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()
+    related_resources: tuple[RelatedResource, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    """One plan that was read and evaluated."""
+
+    path: str
+    format_version: str
+    terraform_version: str
+    resources: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one `tfgen check`/`tfgen plan` run found; every output format renders this."""
+
+    tool: dict[str, str]
+    plans: tuple[PlanInfo, ...]
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleMeta, ...]
+    errors: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """2 on any error, 1 on a blocking finding, else 0."""
+        if self.errors:
+            return 2
+        return 1 if any(f.blocking for f in self.findings) else 0
