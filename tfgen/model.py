@@ -94,10 +94,15 @@ class Report:
     rules: tuple[RuleMeta, ...]
     errors: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
+    fail_on: Enforcement = "mandatory"
+
+    def blocks(self, finding: Finding) -> bool:
+        """Whether this finding fails the gate: unwaived, and mandatory unless fail_on is advisory."""
+        return finding.blocking or (self.fail_on == "advisory" and finding.waiver is None)
 
     @property
     def exit_code(self) -> int:
         """2 on any error, 1 on a blocking finding, else 0."""
         if self.errors:
             return 2
-        return 1 if any(f.blocking for f in self.findings) else 0
+        return 1 if any(self.blocks(f) for f in self.findings) else 0
