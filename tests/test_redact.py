@@ -1,0 +1,109 @@
+"""tfgen.redact: sensitive values leave the plan before any engine, and every output is scrubbed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfgen.redact import REDACTED, Secrets, redact_plan, scrub
+
+E2E = Path(__file__).resolve().parent / "fixtures" / "e2e"
+SECRETS = ("cc-4471-hush", "s3cr3t-note-value")
+
+
+@pytest.mark.terraform
+def test_real_plan_has_no_sensitive_value_left(plan_module: Any) -> None:
+    plan = plan_module(E2E)
+    raw = json.dumps(plan)
+    assert all(secret in raw for secret in SECRETS)  # the fixture really carries them
+
+    redacted, secrets = redact_plan(plan)
+    text = json.dumps(redacted)
+    for secret in SECRETS:
+        assert secret not in text
+    assert set(SECRETS) <= secrets.values
+    assert plan == plan_module(E2E)  # the input is not modified
+
+    key = next(r for r in redacted["resource_changes"] if r["address"] == "aws_kms_key.this")
+    after = key["change"]["after"]
+    assert after["tags"] == {"CostCenter": REDACTED, "Team": "platform"}
+    # Terraform does not mark the provider-computed copy; the second pass catches it.
+    assert after["tags_all"]["CostCenter"] == REDACTED
+    assert after["enable_key_rotation"] is True
+    assert after["deletion_window_in_days"] == 30
+    assert redacted["variables"]["cost_center"]["value"] == REDACTED
+    assert redacted["output_changes"]["cost_center"]["after"] == REDACTED
+    assert redacted["planned_values"]["outputs"]["cost_center"]["value"] == REDACTED
+    root_vars = redacted["configuration"]["root_module"]["variables"]
+    assert root_vars["secret_note"]["default"] == REDACTED
+    streams = [r for r in redacted["resource_changes"] if r["address"].startswith("module.logs.")]
+    assert {r["address"] for r in streams} == {
+        'module.logs.aws_kms_key.stream["app"]',
+        'module.logs.aws_kms_key.stream["audit"]',
+    }
+    assert all(r["change"]["after"]["tags"]["Note"] == REDACTED for r in streams)
+
+
+def test_masks_nested_lists_and_whole_values() -> None:
+    plan = {
+        "resource_changes": [
+            {
+                "address": "x.y",
+                "change": {
+                    "before": {"rules": [{"v": "keep"}, {"v": "hide-me-1"}], "n": 123456},
+                    "before_sensitive": {"rules": [{}, {"v": True}], "n": True},
+                    "after": {"policy": '{"Statement": []}', "flag": True},
+                    "after_sensitive": {"policy": True, "flag": True},
+                },
+            }
+        ],
+        "prior_state": {
+            "values": {
+                "root_module": {
+                    "child_modules": [
+                        {
+                            "resources": [
+                                {"values": {"pw": "hide-me-2"}, "sensitive_values": {"pw": True}}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    redacted, secrets = redact_plan(plan)
+    change = redacted["resource_changes"][0]["change"]
+    assert change["before"] == {"rules": [{"v": "keep"}, {"v": REDACTED}], "n": REDACTED}
+    # A redacted policy is no longer JSON: a rule that needs it sees an unusable value.
+    assert change["after"] == {"policy": REDACTED, "flag": REDACTED}
+    child = redacted["prior_state"]["values"]["root_module"]["child_modules"][0]
+    assert child["resources"][0]["values"]["pw"] == REDACTED
+    assert {"hide-me-1", "hide-me-2", "123456", '{"Statement": []}'} <= secrets.values
+
+
+def test_non_sensitive_plan_is_unchanged() -> None:
+    plan = {"resource_changes": [{"change": {"after": {"a": "b"}, "after_sensitive": {}}}]}
+    redacted, secrets = redact_plan(plan)
+    assert redacted == plan
+    assert not secrets
+
+
+def test_scrub_every_spelling() -> None:
+    secrets = Secrets(frozenset({'pa"ss<wörd>', "abcd", "abcdef"}))
+    assert scrub('x pa"ss<wörd> y', secrets) == f"x {REDACTED} y"
+    assert scrub(json.dumps({"v": 'pa"ss<wörd>'}), secrets) == json.dumps({"v": REDACTED})
+    assert scrub('{"v": "pa\\"ss<w\\u00f6rd>"}', secrets) == f'{{"v": "{REDACTED}"}}'
+    assert scrub("<a>pa&quot;ss&lt;wörd&gt;</a>", secrets) == f"<a>{REDACTED}</a>"
+    # The longer secret is removed whole, not leaving its tail behind.
+    assert scrub("abcdef", secrets) == REDACTED
+
+
+def test_short_values_are_redacted_but_not_scrubbed_from_text() -> None:
+    plan = {"variables": {"pin": {"value": "123"}}}
+    plan["configuration"] = {"root_module": {"variables": {"pin": {"sensitive": True}}}}
+    redacted, secrets = redact_plan(plan)
+    assert redacted["variables"]["pin"]["value"] == REDACTED
+    assert not secrets

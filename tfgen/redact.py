@@ -1,0 +1,141 @@
+"""Sensitive values: redact them from a plan before any engine sees it, scrub them from all output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+REDACTED = "(sensitive value)"
+# Shorter strings are still redacted in the plan, but scrubbing them from free text would mangle it.
+MIN_SCRUB_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The sensitive strings of one or more plans, in every spelling an output format may use."""
+
+    values: frozenset[str] = frozenset()
+
+    def __or__(self, other: Secrets) -> Secrets:
+        return Secrets(self.values | other.values)
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def spellings(self) -> list[str]:
+        """Raw, JSON-escaped and XML-escaped forms, longest first so overlaps are removed whole."""
+        forms: set[str] = set()
+        for value in self.values:
+            forms |= {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+            forms.add(escape(value, {'"': "&quot;", "'": "&apos;"}))
+        return sorted(forms, key=lambda s: (-len(s), s))
+
+
+def scrub(text: str, secrets: Secrets) -> str:
+    """`text` with every sensitive string replaced by the redaction marker."""
+    for form in secrets.spellings():
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
+    """A copy of the plan with sensitive values replaced by the marker, and those values."""
+    found: set[str] = set()
+    plan = json.loads(json.dumps(plan))
+    for change in _changes(plan):
+        for side in ("before", "after"):
+            mask = change.get(f"{side}_sensitive", False)
+            if side in change:
+                change[side] = _mask(change[side], mask, found)
+    for resource in _state_resources(plan):
+        resource["values"] = _mask(resource.get("values"), resource.get("sensitive_values"), found)
+    for outputs in (
+        plan.get("planned_values", {}).get("outputs", {}),
+        plan.get("prior_state", {}).get("values", {}).get("outputs", {}),
+    ):
+        for output in outputs.values():
+            if output.get("sensitive") and "value" in output:
+                output["value"] = _mask(output["value"], True, found)
+    root_vars = plan.get("configuration", {}).get("root_module", {}).get("variables", {})
+    for name, variable in plan.get("variables", {}).items():
+        if root_vars.get(name, {}).get("sensitive") and isinstance(variable, dict):
+            variable["value"] = _mask(variable.get("value"), True, found)
+    for module in _config_modules(plan.get("configuration", {}).get("root_module", {})):
+        for variable in module.get("variables", {}).values():
+            if variable.get("sensitive") and "default" in variable:
+                variable["default"] = _mask(variable["default"], True, found)
+    secrets = Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
+    # Second pass: a sensitive string copied where Terraform did not mark it (e.g. tags_all).
+    scrubbed: dict[str, Any] = _scrub_tree(plan, secrets) if secrets else plan
+    return scrubbed, secrets
+
+
+def _mask(value: Any, mask: Any, found: set[str]) -> Any:
+    """Replace the parts of `value` that `mask` (True, or a matching dict/list) marks sensitive."""
+    if mask is True:
+        found.update(_strings(value))
+        return REDACTED if value is not None else None
+    if isinstance(mask, dict) and isinstance(value, dict):
+        return {k: _mask(v, mask.get(k, False), found) for k, v in value.items()}
+    if isinstance(mask, list) and isinstance(value, list):
+        return [_mask(v, mask[i] if i < len(mask) else False, found) for i, v in enumerate(value)]
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _scrub_tree(value: Any, secrets: Secrets) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub(k, secrets): _scrub_tree(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_tree(v, secrets) for v in value]
+    return value
+
+
+def _changes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("resource_changes", "resource_drift"):
+        for item in plan.get(key) or ():
+            if isinstance(item.get("change"), dict):
+                yield item["change"]
+    for change in (plan.get("output_changes") or {}).values():
+        if isinstance(change, dict):
+            yield change
+
+
+def _state_resources(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    roots = [
+        plan.get("planned_values", {}).get("root_module"),
+        plan.get("prior_state", {}).get("values", {}).get("root_module"),
+    ]
+    for root in roots:
+        if isinstance(root, dict):
+            yield from _module_resources(root)
+
+
+def _module_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from (r for r in module.get("resources") or () if isinstance(r, dict))
+    for child in module.get("child_modules") or ():
+        yield from _module_resources(child)
+
+
+def _config_modules(module: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    yield module
+    for call in (module.get("module_calls") or {}).values():
+        if isinstance(call.get("module"), dict):
+            yield from _config_modules(call["module"])
