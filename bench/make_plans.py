@@ -30,7 +30,7 @@ from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform, offline  # noqa: 
 from tfgen.toolchain import cache_dir  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent / "fixture"
-TOKEN = "u00000"
+MARK = "u00000"
 UNIT_RESOURCES = 20
 OUT = cache_dir() / "bench" / "plans"
 SIZES = (1_000, 10_000, 50_000)
@@ -39,7 +39,7 @@ BATCH_RESOURCES = 100
 
 # aws_kms_key_policy appeared in AWS provider 4.x; the offline mirror has 3.39.0. One entry per unit
 # is therefore derived from the planned aws_kms_key.open key, in the schema of the later provider.
-KEY_POLICY_ADDRESS = f"aws_kms_key_policy.open_{TOKEN}"
+KEY_POLICY_ADDRESS = f"aws_kms_key_policy.open_{MARK}"
 
 
 def _fixture_digest() -> str:
@@ -80,7 +80,7 @@ def base_plan() -> dict[str, Any]:
 def _with_key_policy(plan: dict[str, Any]) -> dict[str, Any]:
     """Add the derived aws_kms_key_policy entry (resource change, configuration, planned values)."""
     plan = copy.deepcopy(plan)
-    key_address = f"aws_kms_key.open_{TOKEN}"
+    key_address = f"aws_kms_key.open_{MARK}"
     key_rc = next(rc for rc in plan["resource_changes"] if rc["address"] == key_address)
     policy = key_rc["change"]["after"]["policy"]
     after = {"bypass_policy_lockout_safety_check": False, "policy": policy}
@@ -89,7 +89,7 @@ def _with_key_policy(plan: dict[str, Any]) -> dict[str, Any]:
             "address": KEY_POLICY_ADDRESS,
             "mode": "managed",
             "type": "aws_kms_key_policy",
-            "name": f"open_{TOKEN}",
+            "name": f"open_{MARK}",
             "provider_name": "registry.terraform.io/hashicorp/aws",
             "change": {
                 "actions": ["create"],
@@ -107,11 +107,11 @@ def _with_key_policy(plan: dict[str, Any]) -> dict[str, Any]:
             "address": KEY_POLICY_ADDRESS,
             "mode": "managed",
             "type": "aws_kms_key_policy",
-            "name": f"open_{TOKEN}",
+            "name": f"open_{MARK}",
             "provider_config_key": "aws",
             "expressions": {
                 "key_id": {"references": [f"{key_address}.id", key_address]},
-                "policy": {"references": [f"local.open_key_policy_{TOKEN}"]},
+                "policy": {"references": [f"local.open_key_policy_{MARK}"]},
             },
             "schema_version": 0,
         }
@@ -121,7 +121,7 @@ def _with_key_policy(plan: dict[str, Any]) -> dict[str, Any]:
             "address": KEY_POLICY_ADDRESS,
             "mode": "managed",
             "type": "aws_kms_key_policy",
-            "name": f"open_{TOKEN}",
+            "name": f"open_{MARK}",
             "provider_name": "registry.terraform.io/hashicorp/aws",
             "schema_version": 0,
             "values": after,
@@ -133,7 +133,7 @@ def _with_key_policy(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 class Replicator:
-    """Copies of the unit's per-resource entries with the token renamed: u00000 -> u00001 ..."""
+    """Copies of the unit's per-resource entries with the marker renamed: u00000 -> u00001 ..."""
 
     def __init__(self, unit: dict[str, Any]) -> None:
         self.unit = unit
@@ -148,12 +148,12 @@ class Replicator:
             "relevant": json.dumps(unit.get("relevant_attributes", [])),
         }
         for name, text in self.parts.items():
-            if name != "relevant" and TOKEN not in text:
-                raise SystemExit(f"fixture: token {TOKEN} missing from {name}")
+            if name != "relevant" and MARK not in text:
+                raise SystemExit(f"fixture: marker {MARK} missing from {name}")
 
     def copy(self, index: int) -> dict[str, Any]:
         token = f"u{index:05d}"
-        return {k: json.loads(v.replace(TOKEN, token)) for k, v in self.parts.items()}
+        return {k: json.loads(v.replace(MARK, token)) for k, v in self.parts.items()}
 
     def plan(self, first: int, units: int) -> dict[str, Any]:
         plan = {k: v for k, v in self.unit.items() if k not in ("timestamp",)}
@@ -214,7 +214,7 @@ def verify_real(replicator: Replicator, size: int) -> dict[str, Any]:
         shutil.copytree(FIXTURE / "child", work / "child")
         text = (FIXTURE / "main.tf").read_text(encoding="utf-8")
         (work / "main.tf").write_text(
-            "\n".join(text.replace(TOKEN, f"u{i:05d}") for i in range(units)), encoding="utf-8"
+            "\n".join(text.replace(MARK, f"u{i:05d}") for i in range(units)), encoding="utf-8"
         )
         print(f"planning the real {units * UNIT_RESOURCES}-resource module ...", file=sys.stderr)
         real, seconds = _plan_dir(work)
