@@ -1,0 +1,72 @@
+"""Policy engines behind one interface; the CLI picks one by name and never falls back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from tfgen.engines.base import Decision, Engine
+from tfgen.engines.opa import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from tfgen.errors import InputError
+from tfgen.rulepack import RulePack
+
+EngineName = Literal["embedded", "opa", "docker"]
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
+
+__all__ = ["ENGINES", "Decision", "Engine", "EngineName", "EngineOptions", "open_engine"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to reach or run an engine; fields an engine does not use are ignored by it."""
+
+    opa_url: str | None = None
+    token: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    keep_running: bool = False
+    compose_file: Path | None = None
+    load_pack: bool = False
+
+
+def open_engine(
+    name: str,
+    pack: RulePack,
+    rule_config: Mapping[str, Any] | None = None,
+    options: EngineOptions | None = None,
+) -> Engine:
+    """A ready engine of that name (close() it when done)."""
+    opts = options or EngineOptions()
+    if opts.timeout <= 0:
+        raise InputError("--timeout", "must be a positive number of seconds")
+    if name == "embedded":
+        from tfgen.engines.embedded import EmbeddedEngine
+
+        return EmbeddedEngine(pack, rule_config, timeout=max(opts.timeout, 1.0))
+    if name == "opa":
+        from tfgen.engines.opa import OpaServerEngine
+
+        return OpaServerEngine(
+            opts.opa_url,
+            pack,
+            rule_config,
+            token=opts.token,
+            timeout=opts.timeout,
+            retries=opts.retries,
+            load_pack=opts.load_pack,
+        )
+    if name == "docker":
+        from tfgen.engines.docker_opa import DockerEngine
+
+        return DockerEngine(
+            pack,
+            rule_config,
+            compose_file=opts.compose_file,
+            token=opts.token,
+            timeout=opts.timeout,
+            retries=opts.retries,
+            keep_running=opts.keep_running,
+        )
+    raise InputError("--engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -1,0 +1,105 @@
+"""The one engine interface, and the check every engine's answer passes before it is trusted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypedDict, get_args
+
+from tfgen.errors import EngineError
+from tfgen.model import Enforcement, Severity
+
+RESULT_KEYS = (
+    "rule_id",
+    "title",
+    "severity",
+    "enforcement",
+    "address",
+    "resource_type",
+    "message",
+    "details",
+)
+
+
+class PackInfo(TypedDict):
+    name: str
+    version: str
+
+
+class RuleResult(TypedDict):
+    """One entry of `deny`/`warn`, as `tfgen.lib.result.fail` builds it."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    enforcement: Enforcement
+    address: str
+    resource_type: str
+    message: str
+    msg: str
+    details: dict[str, Any]
+
+
+class Decision(TypedDict):
+    """The value of `data.main.report` for one plan."""
+
+    pack: PackInfo
+    deny: list[RuleResult]
+    warn: list[RuleResult]
+
+
+class Engine(Protocol):
+    """Evaluates `data.main.report` for one plan at a time; never prints, never exits."""
+
+    name: str
+
+    def evaluate(self, plan: Mapping[str, Any]) -> Decision:
+        """The decision for one plan document; EngineError when there is none."""
+        ...
+
+    def versions(self) -> dict[str, str]:
+        """Versions worth recording in a report (engine, OPA, ...)."""
+        ...
+
+    def notices(self) -> tuple[str, ...]:
+        """Things the user should know about this run (e.g. configuration the server refused)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (instances, sessions, containers it started)."""
+        ...
+
+
+def decision(value: object, source: str, expected_version: str) -> Decision:
+    """Check the shape of a `data.main.report` value; EngineError names `source` otherwise."""
+    if not isinstance(value, dict):
+        raise EngineError(f"{source}: data.main.report is {type(value).__name__}, not an object")
+    pack = value.get("pack")
+    if not isinstance(pack, dict) or not isinstance(pack.get("version"), str):
+        raise EngineError(f"{source}: data.main.report has no pack.version")
+    if pack["version"] != expected_version:
+        raise EngineError(
+            f"{source}: rule pack version {pack['version']} is loaded, "
+            f"but the local rule pack is {expected_version}"
+        )
+    for key in ("deny", "warn"):
+        entries = value.get(key)
+        if not isinstance(entries, list):
+            raise EngineError(f"{source}: data.main.report.{key} is not a set")
+        for entry in entries:
+            _check_result(entry, f"{source}: data.main.report.{key}")
+    checked: Decision = {"pack": pack, "deny": value["deny"], "warn": value["warn"]}  # type: ignore[typeddict-item]
+    return checked
+
+
+def _check_result(entry: object, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise EngineError(f"{where} holds a {type(entry).__name__}, not a result object")
+    missing = [k for k in RESULT_KEYS if k not in entry]
+    if missing:
+        raise EngineError(f"{where} holds a result without {', '.join(missing)}")
+    if entry["severity"] not in get_args(Severity):
+        raise EngineError(f"{where}: {entry['rule_id']} has severity {entry['severity']!r}")
+    if entry["enforcement"] not in get_args(Enforcement):
+        raise EngineError(f"{where}: {entry['rule_id']} has enforcement {entry['enforcement']!r}")
+    if not isinstance(entry["details"], dict):
+        raise EngineError(f"{where}: {entry['rule_id']} has details that are not an object")

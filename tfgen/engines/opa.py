@@ -1,0 +1,211 @@
+"""The OPA server engine: `POST /v1/data/main/report` through opa-python-client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from opa_client import OpaClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from tfgen.engines.base import Decision, decision
+from tfgen.errors import EngineError, InputError
+from tfgen.rulepack import ENTRYPOINT, RulePack
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+_CONNECT_TIMEOUT = 5.0
+_POLICY_PREFIX = "tfgen"
+
+
+class OpaServerEngine:
+    """A running OPA server; never falls back to another engine."""
+
+    name = "opa"
+
+    def __init__(
+        self,
+        url: str | None,
+        pack: RulePack,
+        rule_config: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        load_pack: bool = False,
+    ) -> None:
+        url = url or os.environ.get("TFGEN_OPA_URL")
+        if not url:
+            raise InputError("--opa-url", "the opa engine needs --opa-url or TFGEN_OPA_URL")
+        self.url = url.rstrip("/")
+        self._pack = pack
+        self._timeout = timeout
+        self._notices: list[str] = []
+        self._client = _client(
+            self.url, token or os.environ.get("TFGEN_OPA_TOKEN"), timeout, retries
+        )
+        try:
+            if load_pack:
+                self._load_pack()
+            self._configure(dict(rule_config or {}))
+        except BaseException:
+            self.close()
+            raise
+
+    def evaluate(self, plan: Mapping[str, Any]) -> Decision:
+        package, rule = ENTRYPOINT.rsplit("/", 1)
+        body = self._call(lambda: self._client.query_rule(dict(plan), package, rule))
+        if not isinstance(body, dict) or "result" not in body:
+            raise EngineError(
+                f"OPA at {self.url}: decision {ENTRYPOINT} is undefined: "
+                "the tfgen rule pack is not loaded on that server"
+            )
+        return decision(body["result"], f"OPA at {self.url}", self._pack.version)
+
+    def versions(self) -> dict[str, str]:
+        try:
+            body = self._call(lambda: self._client.ad_hoc_query("v := opa.runtime().version"))
+            server = str(body["result"][0]["v"])
+        except (EngineError, KeyError, IndexError, TypeError):
+            server = "unknown"
+        return {"engine": self.name, "opa": server, "opa_url": self.url}
+
+    def notices(self) -> tuple[str, ...]:
+        return tuple(self._notices)
+
+    def close(self) -> None:
+        self._client.close_connection()
+
+    def healthy(self) -> bool:
+        """Whether `GET /health` answers 200."""
+        return bool(self._client.check_health())
+
+    def _configure(self, config: dict[str, Any]) -> None:
+        """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply."""
+        url = f"{self.url}/v1/data/tfgen_config"
+        try:
+            response = self._client._session.put(url, json=config, timeout=self._client.timeout)
+        except requests.RequestException as exc:
+            raise _transport_error(self.url, exc, self._timeout) from exc
+        if response.status_code == 204:
+            return
+        if response.status_code in (502, 503, 504):
+            raise EngineError(f"OPA at {self.url} answered HTTP {response.status_code}")
+        reason = _opa_message(response)
+        if config:
+            self._notices.append(
+                f"OPA at {self.url} refused data.tfgen_config (HTTP {response.status_code}: "
+                f"{reason}): the rules' default configuration applies"
+            )
+
+    def _load_pack(self) -> None:
+        """Upload the pack's policy files through the policy API, libraries first."""
+        rego = [p for p in self._pack.sources if p.suffix == ".rego"]
+        order = sorted(rego, key=lambda p: (p.relative_to(self._pack.root).parts[0] != "lib", p))
+        for path in order:
+            rel = path.relative_to(self._pack.root).as_posix()
+            text = path.read_text(encoding="utf-8")
+            url = f"{self.url}/v1/policies/{_POLICY_PREFIX}/{rel}"
+            try:
+                response = self._client._session.put(
+                    url,
+                    data=text.encode("utf-8"),
+                    headers={"Content-Type": "text/plain"},
+                    timeout=self._client.timeout,
+                )
+            except requests.RequestException as exc:
+                raise _transport_error(self.url, exc, self._timeout) from exc
+            if response.status_code != 200:
+                raise EngineError(
+                    f"OPA at {self.url} rejected {rel} (HTTP {response.status_code}: "
+                    f"{_opa_message(response)})"
+                )
+
+    def _call(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except requests.HTTPError as exc:
+            raise _http_error(self.url, exc.response) from exc
+        except requests.RequestException as exc:
+            raise _transport_error(self.url, exc, self._timeout) from exc
+        except ValueError as exc:  # the body was not JSON
+            raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
+
+
+def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaClient:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(url, "OPA URL must be http://host:port or https://host:port")
+    if parts.path not in ("", "/") or parts.query:
+        raise InputError(url, "OPA URL must not have a path; the API is served at /v1")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise InputError(url, f"bad port ({exc})") from exc
+    client = OpaClient(
+        host=parts.hostname,
+        port=port,
+        ssl=parts.scheme == "https",
+        token=token or None,
+        retries=retries,
+        timeout=timeout,
+    )
+    client.timeout = (min(_CONNECT_TIMEOUT, timeout), timeout)
+    # Retry refused connections and 503 only (a 500 is a real answer), with backoff; never a
+    # read timeout, which would multiply the wait on a hung server.
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=0,
+        status=retries,
+        other=0,
+        status_forcelist=(503,),
+        allowed_methods=None,
+        backoff_factor=0.5,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    client._session.mount("http://", adapter)
+    client._session.mount("https://", adapter)
+    return client
+
+
+def _opa_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200] or response.reason
+    if isinstance(body, dict):
+        code = body.get("code", "")
+        message = body.get("message", "")
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            message = f"{message}: {errors[0].get('message', '')}"
+        return f"{code}: {message}".strip(": ")
+    return str(body)[:200]
+
+
+def _http_error(url: str, response: requests.Response | None) -> EngineError:
+    if response is None:
+        return EngineError(f"OPA at {url} answered with an HTTP error")
+    hint = ""
+    if response.status_code in (401, 403):
+        hint = " (set --opa-token or TFGEN_OPA_TOKEN)"
+    return EngineError(
+        f"OPA at {url} answered HTTP {response.status_code}: {_opa_message(response)}{hint}"
+    )
+
+
+def _transport_error(url: str, exc: requests.RequestException, timeout: float) -> EngineError:
+    if isinstance(exc, requests.ConnectTimeout):
+        return EngineError(f"OPA at {url} is unreachable (connect timed out)")
+    if isinstance(exc, requests.Timeout):
+        return EngineError(f"OPA at {url} did not answer within {timeout:g}s")
+    if isinstance(exc, requests.ConnectionError):
+        return EngineError(f"OPA at {url} is unreachable (connection refused or reset)")
+    return EngineError(f"OPA at {url}: request failed ({exc.__class__.__name__})")
