@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from tfgen.errors import TfgenError
-from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform, offline
+from tfgen.terraform import Terraform, offline, offline_workdir
 from tfgen.toolchain import opa_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +68,7 @@ def plan_module(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) 
             json.dumps([_tree_digest(module_dir), files or {}, variables]).encode()
         ).hexdigest()
         if key not in cache:
-            work = tmp_path_factory.mktemp("plan") / "root"
-            shutil.copytree(module_dir, work, ignore=shutil.ignore_patterns(".terraform*"))
-            for name, text in (files or {}).items():
-                (work / name).write_text(text, encoding="utf-8")
-            if 'provider "aws"' not in "".join(p.read_text() for p in work.glob("*.tf")):
-                (work / "tfgen_offline_provider.tf").write_text(OFFLINE_PROVIDER_BLOCK)
+            work = offline_workdir(module_dir, tmp_path_factory.mktemp("plan"), files)
             cache[key] = terraform.plan_json(work, variables=variables)
         return json.loads(json.dumps(cache[key]))
 

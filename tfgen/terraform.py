@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,49 @@ def _first_error(stderr: str) -> str:
         if line.startswith("Error:"):
             return " ".join(lines[i : i + 2])
     return lines[-1] if lines else "no error output"
+
+
+_AWS_PROVIDER = re.compile(r'^\s*provider\s+"?aws"?\s*\{', re.MULTILINE)
+_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+_NOT_COPIED = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", ".git", "*.tfstate*")
+
+
+def offline_workdir(module_dir: Path, work: Path, files: Mapping[str, str] | None = None) -> Path:
+    """Copy a root module into `work` to plan it offline; returns the directory to plan in.
+
+    Local modules it calls from outside its directory (`../x`) are copied along at the same
+    relative place; `files` are added to the copy; the offline provider "aws" block is added
+    when the root has none. The user's directory is never written to.
+    """
+    root = module_dir.resolve()
+    top = root
+    for directory in _local_module_dirs(root):
+        while not directory.is_relative_to(top):
+            top = top.parent
+    target = work / "src" / root.relative_to(top)
+    shutil.copytree(top, work / "src", ignore=_NOT_COPIED, symlinks=True)
+    for name, text in (files or {}).items():
+        (target / name).write_text(text, encoding="utf-8")
+    sources = "".join(p.read_text(encoding="utf-8", errors="replace") for p in target.glob("*.tf"))
+    if not _AWS_PROVIDER.search(sources):
+        (target / "tfgen_offline_provider.tf").write_text(OFFLINE_PROVIDER_BLOCK, encoding="utf-8")
+    return target
+
+
+def _local_module_dirs(root: Path) -> set[Path]:
+    """Directories of the local modules a module calls, transitively (`source = "./x"`, `"../x"`)."""
+    seen: set[Path] = set()
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        for path in directory.glob("*.tf"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for source in _LOCAL_SOURCE.findall(text):
+                child = (directory / source).resolve()
+                if child.is_dir() and child not in seen:
+                    seen.add(child)
+                    pending.append(child)
+    return seen
 
 
 def provider_mirror() -> Path:
