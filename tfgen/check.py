@@ -64,6 +64,12 @@ def check_plans(
     )
 
 
+def unevaluated_report(engine: str, pack: RulePack, errors: Sequence[str]) -> Report:
+    """The report of a run that evaluated nothing (no readable plan, or no engine)."""
+    tool = {"tfgen": __version__, "engine": engine, "rule_pack": pack.version}
+    return Report(tool=tool, plans=(), findings=(), rules=pack.rules, errors=tuple(errors))
+
+
 def tool_versions(engine: Engine, pack: RulePack) -> dict[str, str]:
     """tfgen, engine and OPA versions, and the rule pack's version and digest."""
     return {

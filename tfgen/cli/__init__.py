@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_all(sub: Subparsers) -> None:
     """Each subcommand module adds its parser and sets `func` to a callable returning an exit code."""
-    from tfgen.cli import generate
+    from tfgen.cli import check, generate, opa
 
-    for module in (generate,):
+    for module in (generate, check, opa):
         module.register(sub)
 
 

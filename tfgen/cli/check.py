@@ -1,0 +1,135 @@
+"""`tfgen check PLAN...`: evaluate plans against the rule pack and gate on the findings."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tfgen.check import check_plans, unevaluated_report
+from tfgen.cli import Subparsers
+from tfgen.config import load_config
+from tfgen.engines import ENGINES, EngineOptions, open_engine
+from tfgen.engines.opa import DEFAULT_TIMEOUT
+from tfgen.errors import InputError, TfgenError
+from tfgen.model import PlanInfo, Report
+from tfgen.planfile import STDIN, load_plan
+from tfgen.redact import Secrets, redact_plan, scrub
+from tfgen.rulepack import locate
+from tfgen.waivers import finalize
+
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+
+
+def register(sub: Subparsers) -> None:
+    parser = sub.add_parser(
+        "check",
+        help="evaluate `terraform show -json` plans against the rule pack",
+        description="Exit 0: no blocking finding; 1: a blocking (mandatory) finding; 2: any error.",
+    )
+    parser.add_argument("plans", nargs="+", metavar="PLAN", help="plan JSON file, or - for stdin")
+    parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
+    parser.add_argument("--opa-url", help="OPA server for --engine opa (env TFGEN_OPA_URL)")
+    parser.add_argument("--opa-token", help="bearer token for the OPA server (env TFGEN_OPA_TOKEN)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for one evaluation (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="--engine docker: leave the container running for the next run",
+    )
+    parser.add_argument(
+        "--compose-file", type=Path, help="--engine docker: compose file (env TFGEN_COMPOSE_FILE)"
+    )
+    parser.add_argument(
+        "--load-pack",
+        action="store_true",
+        help="--engine opa: upload the rule pack through the policy API first",
+    )
+    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
+    parser.add_argument("--config", type=Path, help="tfgen config file (default: .tfgen.toml)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.output is not None and args.output.exists() and not args.force:
+        raise InputError(str(args.output), "exists; pass --force to overwrite it")
+    if args.plans.count(STDIN) > 1:
+        raise InputError(STDIN, "stdin can be read only once")
+    pack = locate(args.rules)
+    if not pack.rules:
+        raise InputError(
+            str(pack.root), "rule pack has no rules (rules/<group>/<name>/<name>.rego)"
+        )
+    config = load_config(args.config)
+    plans: list[tuple[PlanInfo, Mapping[str, Any]]] = []
+    errors: list[str] = []
+    secrets = Secrets()
+    for source in args.plans:
+        try:
+            info, plan = load_plan(source)
+        except InputError as exc:
+            errors.append(exc.message)
+            continue
+        redacted, found = redact_plan(plan)
+        secrets |= found
+        plans.append((info, redacted))
+    options = EngineOptions(
+        opa_url=args.opa_url,
+        token=args.opa_token,
+        timeout=args.timeout,
+        keep_running=args.keep_running,
+        compose_file=args.compose_file,
+        load_pack=args.load_pack,
+    )
+    report = None
+    if plans:
+        try:
+            engine = open_engine(args.engine, pack, config.rule_data(), options)
+        except TfgenError as exc:
+            errors.append(exc.message)
+        else:
+            try:
+                report = check_plans(plans, engine, pack, errors)
+            finally:
+                engine.close()
+    if report is None:
+        report = unevaluated_report(args.engine, pack, errors)
+    report = finalize(report, config, dt.date.today())
+    for error in report.errors:
+        print(f"tfgen: error: {scrub(error, secrets)}", file=sys.stderr)
+    _emit(scrub(_render(report, args.format), secrets), args.output)
+    return report.exit_code
+
+
+def _render(report: Report, fmt: str) -> str:
+    from tfgen.report import render
+
+    text: str = render(report, fmt)
+    return text
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    target = output.resolve()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        Path(tmp).replace(target)
+    except OSError as exc:
+        raise InputError(str(output), f"cannot write ({exc.strerror or exc})") from exc

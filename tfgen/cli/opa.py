@@ -1,0 +1,55 @@
+"""`tfgen opa up|down|status`: manage the OPA container of docker-compose.yml."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from tfgen.cli import Subparsers
+from tfgen.engines.docker_opa import HEALTH_TIMEOUT, DockerOpa, default_compose_file, load_service
+from tfgen.rulepack import locate
+
+
+def register(sub: Subparsers) -> None:
+    parser = sub.add_parser("opa", help="start, stop or inspect the OPA container")
+    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
+    parser.add_argument("--compose-file", type=Path, help="compose file (env TFGEN_COMPOSE_FILE)")
+    parser.add_argument("--opa-token", help="require this bearer token (env TFGEN_OPA_TOKEN)")
+    parser.add_argument(
+        "--timeout", type=float, default=HEALTH_TIMEOUT, help="seconds to wait for /health"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pack = locate(args.rules)
+    env = dict(os.environ)
+    if args.opa_token:
+        env["TFGEN_OPA_TOKEN"] = args.opa_token
+    service = load_service(args.compose_file or default_compose_file(pack), pack, env)
+    opa = DockerOpa(service, pack)
+    if args.action == "up":
+        started = opa.up(args.timeout)
+        verb = "started" if started else "already running:"
+        print(f"{verb} {service.name} ({service.image}) at {service.url}")
+        return 0
+    if args.action == "down":
+        removed = opa.down()
+        print("\n".join(f"removed {name}" for name in removed) or "no tfgen-started OPA container")
+        others = [s.name for s in opa.status() if not s.started_by_tfgen]
+        for name in others:
+            print(f"left alone {name}: not started by tfgen (use docker-compose down)")
+        return 0
+    states = opa.status()
+    if not states:
+        print(f"no OPA container (expected {service.name} at {service.url})")
+        return 3
+    for s in states:
+        owner = "tfgen" if s.started_by_tfgen else "other"
+        print(
+            f"{s.name}\t{s.status}\thealth={s.health}\t{s.url or '-'}\t{s.image}\tstarted-by={owner}"
+        )
+    running = any(s.name == service.name and s.status == "running" for s in states)
+    return 0 if running else 3
