@@ -33,7 +33,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixture"
 MARK = "u00000"
 UNIT_RESOURCES = 20
 OUT = cache_dir() / "bench" / "plans"
-SIZES = (1_000, 10_000, 50_000)
+SIZES = (20, 1_000, 10_000, 50_000)
 BATCH_PLANS = 200
 BATCH_RESOURCES = 100
 

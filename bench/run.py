@@ -1,0 +1,567 @@
+"""Measure tfgen's engines against the OPA floor, conftest and Checkov on the plans of make_plans.py.
+
+Every measurement is its own subprocess: wall time (median of N runs), the peak RSS of that process
+(os.wait4 rusage) and the findings count parsed from its output. Servers that a client talks to (the
+warm `opa run --server`, the Docker container) are measured beside it: VmHWM of the server process,
+the container's cgroup memory peak. Results go to stdout as a table and to
+~/.cache/tfgen/bench/results.json; bench/report.py turns that file into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("TFGEN_CACHE_DIR", Path.home() / ".cache" / "tfgen"))
+BENCH = CACHE / "bench"
+PLANS = BENCH / "plans"
+VENV_PY = ROOT / ".venv" / "bin" / "python"
+CHECKOV = BENCH / "checkov-venv" / "bin" / "checkov"
+CONFTEST = CACHE / "bin" / "conftest"
+RESULTS = BENCH / "results.json"
+# Runs per plan size; the 20-resource plan gives each process's fixed cost (start-up, baseline RSS).
+RUNS = {20: 3, 1_000: 5, 10_000: 3, 50_000: 1}
+TIMEOUT = 1_800.0
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal, one line per step otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label: str) -> None:
+        width = 30
+        filled = int(width * self.done / self.total)
+        elapsed = time.monotonic() - self.start
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+            f"{_clock(elapsed)} {label}"
+        )
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def advance(self, label: str = "") -> None:
+        self.done += 1
+        self.step(label)
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+# ---------------------------------------------------------------- one measured process
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_kb: int
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def run_measured(
+    cmd: list[str], timeout: float = TIMEOUT, env: dict[str, str] | None = None
+) -> Run:
+    """Run cmd as a child; its own wall time and peak RSS (wait4 rusage), output from temp files."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds=seconds,
+            max_rss_kb=usage.ru_maxrss,
+            returncode=proc.returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+            timed_out=fired.is_set(),
+        )
+
+
+# ---------------------------------------------------------------- findings parsers
+
+
+def findings_opa_eval(stdout: str) -> int:
+    value = json.loads(stdout)["result"][0]["expressions"][0]["value"]
+    return len(value["deny"]) + len(value["warn"])
+
+
+def findings_conftest(stdout: str) -> int:
+    return sum(
+        len(r.get("failures") or []) + len(r.get("warnings") or []) for r in json.loads(stdout)
+    )
+
+
+def findings_checkov(stdout: str) -> int:
+    doc = json.loads(stdout)
+    reports = doc if isinstance(doc, list) else [doc]
+    return sum(int(r.get("summary", {}).get("failed", 0)) for r in reports)
+
+
+def findings_tfgen(stdout: str) -> int:
+    """Findings in `tfgen check --format json` output (one report, or one per plan)."""
+    doc = json.loads(stdout)
+    reports = doc if isinstance(doc, list) else doc.get("plans", [doc])
+    total = 0
+    for report in reports:
+        findings = report.get("findings")
+        if isinstance(findings, list):
+            total += len(findings)
+        else:
+            summary = report.get("summary", {})
+            total += int(summary.get("findings", summary.get("total", 0)))
+    return total
+
+
+# ---------------------------------------------------------------- engines
+
+
+@dataclass
+class Context:
+    pack: Path
+    opa: Path
+    opa_url: str = ""
+    docker_image: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Engine:
+    name: str
+    command: Callable[[Context, list[Path]], list[str]]
+    findings: Callable[[str], int]
+    ok_codes: tuple[int, ...] = (0, 1)
+
+
+def _tfgen(engine: str, *extra: str) -> Callable[[Context, list[Path]], list[str]]:
+    def command(ctx: Context, plans: list[Path]) -> list[str]:
+        cmd = [str(VENV_PY), "-m", "tfgen", "check", "--engine", engine, "--format", "json"]
+        cmd += ["--rules", str(ctx.pack)]
+        if engine == "opa":
+            cmd += ["--opa-url", ctx.opa_url]
+        return cmd + list(extra) + [str(p) for p in plans]
+
+    return command
+
+
+ENGINES: dict[str, Engine] = {
+    "opa-eval": Engine(
+        "opa-eval",
+        lambda ctx, plans: [
+            str(ctx.opa),
+            "eval",
+            "--format=json",
+            "-d",
+            str(ctx.pack),
+            "-i",
+            str(plans[0]),
+            "data.main.report",
+        ],
+        findings_opa_eval,
+        ok_codes=(0,),
+    ),
+    "tfgen-embedded": Engine("tfgen-embedded", _tfgen("embedded"), findings_tfgen),
+    "tfgen-opa": Engine("tfgen-opa", _tfgen("opa"), findings_tfgen),
+    "tfgen-docker": Engine("tfgen-docker", _tfgen("docker"), findings_tfgen),
+    "conftest": Engine(
+        "conftest",
+        lambda ctx, plans: [
+            str(CONFTEST),
+            "test",
+            "--no-color",
+            "-o",
+            "json",
+            "-p",
+            str(ctx.pack),
+            *map(str, plans),
+        ],
+        findings_conftest,
+    ),
+    "checkov": Engine(
+        "checkov",
+        lambda ctx, plans: [
+            str(CHECKOV),
+            "-f",
+            str(plans[0]),
+            "--framework",
+            "terraform_plan",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ],
+        findings_checkov,
+    ),
+}
+
+
+# ---------------------------------------------------------------- servers
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"OPA at {url} did not become healthy in {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def opa_server(ctx: Context) -> Iterator[subprocess.Popen[bytes]]:
+    """A warm `opa run --server` on loopback with the pack loaded, for --engine opa."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(ctx.opa),
+            "run",
+            "--server",
+            f"--addr=127.0.0.1:{port}",
+            "--log-level=error",
+            "--ignore=*_test.rego",
+            str(ctx.pack),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ctx.opa_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(ctx.opa_url)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def docker_memory_peak_kb(name: str) -> int | None:
+    """The container's cgroup (v1) memory peak, when this host exposes it."""
+    try:
+        cid = subprocess.run(
+            ["docker", "inspect", "-f", "{{.Id}}", name], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        peak = Path(f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes")
+        return int(peak.read_text()) // 1024
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+@dataclass
+class Result:
+    engine: str
+    size: int
+    plan_bytes: int
+    runs: list[float]
+    median_s: float | None
+    max_rss_kb: int
+    findings: int | None
+    server_rss_kb: int | None = None
+    error: str = ""
+
+
+def measure(
+    engine: Engine, ctx: Context, plans: list[Path], size: int, runs: int, progress: Progress
+) -> Result:
+    times: list[float] = []
+    rss = 0
+    findings: int | None = None
+    error = ""
+    for i in range(runs):
+        progress.step(f"{engine.name} {size:,} run {i + 1}/{runs}")
+        run = run_measured(engine.command(ctx, plans))
+        progress.advance(f"{engine.name} {size:,} {run.seconds:.2f}s")
+        if run.timed_out:
+            error = f"timed out after {TIMEOUT:.0f}s"
+            break
+        if run.returncode not in engine.ok_codes:
+            error = (
+                f"exit {run.returncode}: {run.stderr.strip().splitlines()[-1:] or run.stdout[:200]}"
+            )
+            break
+        try:
+            findings = engine.findings(run.stdout)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            error = f"unparsable output ({exc.__class__.__name__}: {exc})"
+            break
+        times.append(run.seconds)
+        rss = max(rss, run.max_rss_kb)
+    return Result(
+        engine=engine.name,
+        size=size,
+        plan_bytes=sum(p.stat().st_size for p in plans),
+        runs=[round(t, 3) for t in times],
+        median_s=round(statistics.median(times), 3) if times else None,
+        max_rss_kb=rss,
+        findings=findings,
+        error=error,
+    )
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(ln.split()[1])
+        for ln in Path("/proc/meminfo").read_text().splitlines()
+        if ln.startswith("MemTotal:")
+    )
+    load = os.getloadavg()
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": [round(x, 2) for x in load],
+    }
+
+
+def versions(ctx: Context) -> dict[str, str]:
+    def out(cmd: list[str]) -> str:
+        try:
+            text = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+        except OSError as exc:
+            return f"unavailable ({exc.strerror})"
+        return text.strip().splitlines()[0] if text.strip() else "unavailable"
+
+    return {
+        "tfgen": out([str(VENV_PY), "-c", "import tfgen; print(tfgen.__version__)"]),
+        "opa": out([str(ctx.opa), "version"]),
+        "conftest": out([str(CONFTEST), "--version"]) if CONFTEST.exists() else "not built",
+        "checkov": out([str(CHECKOV), "--version"]) if CHECKOV.exists() else "not installed",
+        "docker_image": ctx.docker_image,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(RUNS))
+    parser.add_argument(
+        "--runs", type=int, default=0, help="runs per measurement (default by size)"
+    )
+    parser.add_argument("--pack", type=Path, default=ROOT / "rego")
+    parser.add_argument("--no-batch", action="store_true")
+    parser.add_argument("--checkov-max", type=int, default=50_000, help="largest plan for Checkov")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from tfgen.toolchain import opa_binary
+
+    ctx = Context(pack=args.pack.resolve(), opa=opa_binary())
+    ctx.docker_image = os.environ.get("TFGEN_OPA_IMAGE", "")
+    engines = [ENGINES[name] for name in args.engines]
+    if "conftest" in args.engines and not CONFTEST.exists():
+        ctx.notes.append(f"conftest: {CONFTEST} missing (bench/install-peers.sh builds it)")
+        engines = [e for e in engines if e.name != "conftest"]
+    if "checkov" in args.engines and not CHECKOV.exists():
+        ctx.notes.append(f"checkov: {CHECKOV} missing (bench/install-peers.sh installs it)")
+        engines = [e for e in engines if e.name != "checkov"]
+
+    def runs_for(engine: Engine, size: int) -> int:
+        if engine.name == "checkov" and size > args.checkov_max:
+            return 0
+        if args.runs:
+            return args.runs
+        base = RUNS.get(size, 1)
+        return min(base, 3) if engine.name == "checkov" else base
+
+    plan_of = {size: PLANS / f"plan-{size}.json" for size in args.sizes}
+    for path in plan_of.values():
+        if not path.is_file():
+            raise SystemExit(f"{path}: missing; run bench/make_plans.py first")
+    batch_dir = PLANS / "batch-200x100"
+    batch = sorted(batch_dir.glob("plan-*.json")) if not args.no_batch else []
+    batch_engines = [e for e in engines if e.name in ("tfgen-opa", "tfgen-embedded", "conftest")]
+    total = sum(runs_for(e, s) for e in engines for s in args.sizes)
+    total += len(batch_engines) * (3 if batch else 0)
+    progress = Progress(total)
+
+    document: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "versions": versions(ctx),
+        "notes": ctx.notes,
+        "results": [],
+        "batch": [],
+    }
+    with opa_server(ctx) as server:
+        for engine in engines:
+            for size in args.sizes:
+                runs = runs_for(engine, size)
+                if runs == 0:
+                    continue
+                if engine.name == "tfgen-docker":
+                    _reset_docker_peak()
+                result = measure(engine, ctx, [plan_of[size]], size, runs, progress)
+                if engine.name == "tfgen-opa":
+                    result.server_rss_kb = vm_hwm_kb(server.pid)
+                if engine.name == "tfgen-docker":
+                    result.server_rss_kb = docker_memory_peak_kb(_container_name())
+                document["results"].append(asdict(result))
+        for engine in batch_engines if batch else []:
+            result = measure(engine, ctx, batch, 100, 3, progress)
+            entry = asdict(result)
+            entry["plans"] = len(batch)
+            if result.median_s:
+                entry["plans_per_s"] = round(len(batch) / result.median_s, 1)
+            document["batch"].append(entry)
+        document["opa_server_vmhwm_kb"] = vm_hwm_kb(server.pid)
+    progress.close()
+    document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    document["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    print(table(document))
+    print(f"\nresults: {args.out}", file=sys.stderr)
+    return 0
+
+
+def _container_name() -> str:
+    return os.environ.get("TFGEN_OPA_CONTAINER", "tfgen-opa")
+
+
+def _reset_docker_peak() -> None:
+    """Zero the container's cgroup v1 memory peak so the next reading is this measurement's."""
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        cid = subprocess.run(
+            ["docker", "inspect", "-f", "{{.Id}}", _container_name()],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        Path(f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes").write_text("0")
+
+
+def table(document: dict[str, Any]) -> str:
+    rows = [
+        (
+            "engine",
+            "plan",
+            "plan MB",
+            "median s",
+            "runs",
+            "peak RSS MB",
+            "RSS/plan",
+            "server MB",
+            "findings",
+        )
+    ]
+    for r in document["results"]:
+        mb = r["plan_bytes"] / 1e6
+        rss = r["max_rss_kb"] / 1024
+        rows.append(
+            (
+                r["engine"],
+                f"{r['size']:,}",
+                f"{mb:.1f}",
+                f"{r['median_s']:.2f}" if r["median_s"] is not None else r["error"][:40],
+                str(len(r["runs"])),
+                f"{rss:.0f}",
+                f"{rss * 1024 * 1024 / r['plan_bytes']:.1f}x" if r["plan_bytes"] else "",
+                f"{r['server_rss_kb'] / 1024:.0f}" if r.get("server_rss_kb") else "",
+                str(r["findings"]) if r["findings"] is not None else "",
+            )
+        )
+    for b in document["batch"]:
+        rows.append(
+            (
+                f"{b['engine']} batch",
+                f"{b['plans']}x100",
+                f"{b['plan_bytes'] / 1e6:.1f}",
+                f"{b['median_s']:.2f}" if b["median_s"] is not None else b["error"][:40],
+                str(len(b["runs"])),
+                f"{b['max_rss_kb'] / 1024:.0f}",
+                "",
+                "",
+                f"{b.get('plans_per_s', '')} plans/s",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if shutil.which("docker") is None:
+        print("note: docker not on PATH; the docker engine will fail", file=sys.stderr)
+    sys.exit(main())
