@@ -138,3 +138,30 @@ def opa_server(opa_bin: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+ServeFn = Callable[..., str]
+
+
+@pytest.fixture
+def opa_serve(opa_bin: Path) -> Iterator[ServeFn]:
+    """Start real `opa run --server` processes on loopback with the given paths; yields a starter."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def serve(*paths: Path, extra: tuple[str, ...] = ()) -> str:
+        port = free_port()
+        args = [str(opa_bin), "run", "--server", f"--addr=127.0.0.1:{port}", "--log-level=error"]
+        proc = subprocess.Popen(
+            [*args, *extra, *(str(p) for p in paths)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url)
+        return url
+
+    yield serve
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
