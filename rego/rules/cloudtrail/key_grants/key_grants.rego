@@ -1,0 +1,67 @@
+# METADATA
+# title: The trail's KMS key lets CloudTrail encrypt for this trail
+# description: |
+#   When a trail's kms_key_id refers (through configuration references, module outputs and
+#   variables, or a known ARN) to a key in the same plan, the key's effective policy (its
+#   aws_kms_key_policy if any, else its own) must pass KMS-020 and KMS-021, and its trail ARN
+#   patterns must match this trail's ARN, or its name when the ARN is not yet known. A policy
+#   unknown at plan time or invalid cannot pass.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
+#     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail
+# custom:
+#   id: CT-002
+#   severity: high
+#   enforcement: mandatory
+#   remediation: Grant cloudtrail.amazonaws.com kms:GenerateDataKey* (conditioned on this trail's ARN pattern) and kms:DescribeKey in the key policy.
+#   resource_types: [aws_cloudtrail]
+#   frameworks: []
+package tfgen.rules.cloudtrail.key_grants
+
+import data.tfgen.lib.plan
+import data.tfgen.lib.policy
+import data.tfgen.lib.result
+
+deny contains result.fail_with(rego.metadata.chain(), trail, message, {"key": key, "policy": holder}) if {
+	some address, keys in plan.trail_keys
+	trail := plan.trails[address]
+	some key in keys
+	some holder in plan.effective_policies[key]
+	problems := _problems(plan.policies[holder], trail)
+	count(problems) > 0
+	message := concat("", [address, " uses ", key, " whose policy (", holder, ") fails: ", concat("; ", problems)])
+}
+
+_problems(doc, _) := {"it is unknown at plan time"} if doc.state == "unknown"
+
+_problems(doc, _) := {"it is not valid policy JSON"} if doc.state == "invalid"
+
+_problems(doc, trail) := grants | _mismatch(doc.statements, trail) if {
+	doc.state in {"ok", "default"}
+	grants := {p.message | some p in policy.encrypt_problems(doc.statements)} | {p.message | some p in policy.describe_problems(doc.statements)}
+}
+
+_mismatch(statements, trail) := {"no kms:EncryptionContext:aws:cloudtrail:arn pattern matches this trail"} if {
+	patterns := policy.trail_patterns(statements)
+	count(patterns) > 0
+	not _matches(patterns, trail)
+} else := set()
+
+_matches(patterns, trail) if {
+	arn := plan.value(trail, "arn")
+	some pattern in patterns
+	glob.match(pattern, null, arn)
+}
+
+_matches(patterns, trail) if {
+	not plan.value(trail, "arn")
+	name := plan.value(trail, "name")
+	some pattern in patterns
+	glob.match(trim_prefix(split(pattern, ":")[5], "trail/"), null, name)
+}
+
+# Neither the ARN nor the name is known at plan time: nothing to compare.
+_matches(_, trail) if {
+	not plan.value(trail, "arn")
+	not plan.value(trail, "name")
+}

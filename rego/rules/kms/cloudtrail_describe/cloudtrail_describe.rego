@@ -1,0 +1,29 @@
+# METADATA
+# title: CloudTrail may describe the key
+# description: |
+#   For a key used for CloudTrail, cloudtrail.amazonaws.com needs kms:DescribeKey to validate
+#   the key when a trail is created or updated. A key without a policy gets AWS's default
+#   policy, which does not grant CloudTrail.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
+#     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail
+# custom:
+#   id: KMS-021
+#   severity: high
+#   enforcement: mandatory
+#   remediation: Add a statement allowing cloudtrail.amazonaws.com kms:DescribeKey.
+#   resource_types: [aws_kms_key, aws_kms_key_policy]
+#   frameworks: []
+package tfgen.rules.kms.cloudtrail_describe
+
+import data.tfgen.lib.plan
+import data.tfgen.lib.policy
+import data.tfgen.lib.result
+
+deny contains result.fail(rego.metadata.chain(), plan.policy_holders[address], message) if {
+	some address in plan.cloudtrail_policies
+	doc := plan.policies[address]
+	doc.state in {"ok", "default"}
+	some problem in policy.describe_problems(doc.statements)
+	message := concat("", [address, ": ", problem.message])
+}
