@@ -185,8 +185,10 @@ def _opa_message(response: requests.Response) -> str:
         message = body.get("message", "")
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            message = f"{message}: {errors[0].get('message', '')}"
-        return f"{code}: {message}".strip(": ")
+            code = errors[0].get("code", code)
+            message = errors[0].get("message", message)
+        text = " ".join(f"{code}: {message}".strip(": ").split())
+        return text if len(text) <= 300 else text[:297] + "..."
     return str(body)[:200]
 
 

@@ -1,0 +1,291 @@
+"""Rule pack reading, the Wasm cache, and the embedded and OPA server engines on real OPA."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, PlanFn, ServeFn
+
+from tfgen.check import check_plans, rule_input
+from tfgen.engines import EngineOptions, open_engine
+from tfgen.errors import EngineError, InputError, ToolchainError
+from tfgen.model import Finding, PlanInfo
+from tfgen.rulepack import RulePack, build_wasm, locate, wasm_path
+
+PACK = FIXTURES / "engines" / "pack"
+CONFLICT = FIXTURES / "engines" / "conflict"
+MODULES = FIXTURES / "engines" / "modules"
+
+pytestmark = pytest.mark.opa
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wasm builds go to a per-session cache, never the user's."""
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _opa_pinned(opa_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
+
+
+def copy_pack(tmp_path: Path, source: Path = PACK) -> Path:
+    target = tmp_path / "pack"
+    shutil.copytree(source, target)
+    return target
+
+
+def info(name: str = "plan.json", resources: int = 0) -> PlanInfo:
+    return PlanInfo(
+        path=name, format_version="1.2", terraform_version="1.15.5", resources=resources
+    )
+
+
+def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str]]:
+    return [(f.plan, f.rule_id, f.address, f.enforcement, f.message) for f in findings]
+
+
+# --- the rule pack ----------------------------------------------------------------------------
+
+
+def test_catalog_is_read_from_metadata() -> None:
+    rules = {r.rule_id: r for r in locate(PACK).rules}
+    assert sorted(rules) == ["FIX-001", "FIX-002"]
+    rotation = rules["FIX-001"]
+    assert (rotation.severity, rotation.enforcement) == ("high", "mandatory")
+    assert rotation.package == "tfgen.rules.kms.rotation"
+    assert rotation.file == "rules/kms/rotation/rotation.rego"
+    assert rotation.resource_types == ("aws_kms_key",)
+    assert rotation.frameworks == ("AWS Security Hub KMS.4",)
+    assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
+    assert rules["FIX-002"].frameworks == ()
+    assert locate(PACK).version == "0.0.0-fixture"
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda s: s.replace("# METADATA\n", ""), "no METADATA block"),
+        (lambda s: s.replace("#   severity: high\n", ""), "lacks custom.severity"),
+        (lambda s: s.replace("severity: high", "severity: urgent"), "custom.severity 'urgent'"),
+        (lambda s: s.replace("enforcement: mandatory", "enforcement: maybe"), "mandatory|advisory"),
+        (lambda s: s.replace("# title: Fixture", "# title: [Fixture"), "not valid YAML"),
+        (lambda s: s.replace("id: FIX-001", "id: FIX-002"), "rule id FIX-002 also used"),
+    ],
+)
+def test_bad_metadata_is_an_input_error(tmp_path: Path, edit: Any, reason: str) -> None:
+    root = copy_pack(tmp_path)
+    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(edit(rule.read_text()))
+    with pytest.raises(InputError, match=reason):
+        _ = locate(root).rules
+
+
+def test_locate_refuses_a_directory_without_main(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a rule pack"):
+        locate(tmp_path)
+
+
+def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
+    root = copy_pack(tmp_path)
+    before = RulePack(root).digest
+    (root / "rules" / "kms" / "rotation" / "rotation_test.rego").write_text("package x_test\n")
+    assert RulePack(root).digest == before
+    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(rule.read_text() + "\n# changed\n")
+    assert RulePack(root).digest != before
+
+
+def test_wasm_is_built_once_then_reused_without_opa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    pack = RulePack(copy_pack(tmp_path))
+    built = build_wasm(pack)
+    assert built == wasm_path(pack)
+    assert built.read_bytes()[:4] == b"\0asm"
+    stamp = built.stat().st_mtime_ns
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
+    assert build_wasm(RulePack(pack.root)).stat().st_mtime_ns == stamp
+    engine = open_engine("embedded", RulePack(pack.root))
+    engine.close()
+
+
+def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    pack = RulePack(copy_pack(tmp_path))
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
+    with pytest.raises(ToolchainError, match=r"compiled to Wasm and TFGEN_OPA_BIN=.*no such file"):
+        open_engine("embedded", pack)
+
+
+def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
+    root = copy_pack(tmp_path)
+    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(rule.read_text().replace("rc.type ==", "rc.type = = "))
+    with pytest.raises(ToolchainError, match=r"does not compile: .*rego_parse_error"):
+        open_engine("embedded", RulePack(root))
+    assert not wasm_path(RulePack(root)).exists()
+
+
+# --- engines ------------------------------------------------------------------------------------
+
+
+@pytest.mark.terraform
+def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> None:
+    plan = plan_module(MODULES / "rotation_off")
+    pack = locate(PACK)
+    engine = open_engine("embedded", pack)
+    try:
+        report = check_plans([(info("rotation_off"), plan)], engine, pack)
+    finally:
+        engine.close()
+    assert as_rows(report.findings) == [
+        (
+            "rotation_off",
+            "FIX-001",
+            "aws_kms_key.this",
+            "mandatory",
+            "aws_kms_key.this does not rotate",
+        )
+    ]
+    assert report.exit_code == 1
+    assert report.tool["engine"] == "embedded"
+    assert report.tool["opa"] == "1.22.4"
+    assert report.tool["rule_pack"] == "0.0.0-fixture"
+
+
+@pytest.mark.terraform
+def test_embedded_and_opa_server_agree_with_config(plan_module: PlanFn, opa_serve: ServeFn) -> None:
+    plans = [(info(name), plan_module(MODULES / name)) for name in ("rotation_off", "mixed")]
+    pack = locate(PACK)
+    url = opa_serve(PACK)
+    reports = []
+    for name in ("embedded", "opa"):
+        engine = open_engine(
+            name, pack, {"min_deletion_window_days": 14}, EngineOptions(opa_url=url)
+        )
+        try:
+            reports.append(check_plans(plans, engine, pack))
+        finally:
+            engine.close()
+    embedded, server = reports
+    assert as_rows(embedded.findings) == as_rows(server.findings)
+    assert [f.details for f in embedded.findings] == [f.details for f in server.findings]
+    rows = {(f.plan, f.rule_id, f.address) for f in embedded.findings}
+    assert rows == {
+        ("rotation_off", "FIX-001", "aws_kms_key.this"),
+        ("mixed", "FIX-001", "aws_kms_key.counted[0]"),
+        ("mixed", "FIX-001", "aws_kms_key.counted[1]"),
+        ("mixed", "FIX-001", "module.child.aws_kms_key.this"),
+        ("mixed", "FIX-002", "aws_kms_key.rotated"),
+        ("mixed", "FIX-002", "module.child.aws_kms_key.this"),
+    }
+    assert server.tool["opa"] == "1.22.4"
+    assert server.tool["engine"] == "opa"
+
+
+def test_default_config_applies_without_tfgen_config() -> None:
+    key = {
+        "address": "aws_kms_key.k",
+        "type": "aws_kms_key",
+        "change": {
+            "actions": ["create"],
+            "after": {"enable_key_rotation": True, "deletion_window_in_days": 20},
+        },
+    }
+    pack = locate(PACK)
+    for config, expected in (({}, ["FIX-002"]), ({"min_deletion_window_days": 7}, [])):
+        engine = open_engine("embedded", pack, config)
+        try:
+            decision = engine.evaluate({"resource_changes": [key]})
+        finally:
+            engine.close()
+        assert [r["rule_id"] for r in decision["warn"]] == expected
+
+
+def test_rule_input_keeps_only_contract_keys() -> None:
+    plan = {"format_version": "1.2", "resource_changes": [], "output_changes": {}, "checks": []}
+    assert rule_input(plan) == {"format_version": "1.2", "resource_changes": []}
+
+
+def test_opa_server_with_another_pack_version_is_refused(
+    tmp_path: Path, opa_serve: ServeFn
+) -> None:
+    other = copy_pack(tmp_path)
+    main = other / "main" / "main.rego"
+    main.write_text(main.read_text().replace("0.0.0-fixture", "9.9.9"))
+    url = opa_serve(other)
+    engine = open_engine("opa", locate(PACK), options=EngineOptions(opa_url=url))
+    try:
+        with pytest.raises(
+            EngineError, match=r"version 9\.9\.9 is loaded, .* local rule pack is 0\.0\.0-fixture"
+        ):
+            engine.evaluate({"resource_changes": []})
+    finally:
+        engine.close()
+
+
+def test_load_pack_uploads_the_rules_through_the_policy_api(opa_serve: ServeFn) -> None:
+    url = opa_serve()
+    pack = locate(PACK)
+    bare = open_engine("opa", pack, options=EngineOptions(opa_url=url))
+    try:
+        with pytest.raises(EngineError, match="undefined"):
+            bare.evaluate({"resource_changes": []})
+    finally:
+        bare.close()
+    loaded = open_engine("opa", pack, options=EngineOptions(opa_url=url, load_pack=True))
+    try:
+        decision = loaded.evaluate(
+            {
+                "resource_changes": [
+                    {
+                        "address": "k",
+                        "type": "aws_kms_key",
+                        "change": {"actions": ["create"], "after": {}},
+                    }
+                ]
+            }
+        )
+    finally:
+        loaded.close()
+    assert [r["rule_id"] for r in decision["deny"]] == ["FIX-001"]
+
+
+def test_conflict_error_is_an_engine_error_on_both_engines(opa_serve: ServeFn) -> None:
+    pack = locate(CONFLICT)
+    plan = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
+    url = opa_serve(CONFLICT)
+    for name, pattern in (
+        ("embedded", "evaluation failed"),
+        ("opa", "HTTP 500: eval_conflict_error"),
+    ):
+        engine = open_engine(name, pack, options=EngineOptions(opa_url=url))
+        try:
+            with pytest.raises(EngineError, match=pattern):
+                engine.evaluate(plan)
+        finally:
+            engine.close()
+
+
+def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> None:
+    pack = locate(CONFLICT)
+    url = opa_serve(CONFLICT)
+    engine = open_engine("opa", pack, options=EngineOptions(opa_url=url))
+    ok = {"resource_changes": []}
+    bad = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
+    try:
+        report = check_plans([(info("a"), ok), (info("b"), bad), (info("c"), ok)], engine, pack)
+    finally:
+        engine.close()
+    assert [p.path for p in report.plans] == ["a"]
+    assert report.errors[0].startswith("b: OPA at http://127.0.0.1:")
+    assert report.errors[1] == "1 further plan(s) not evaluated after the engine failed"
+    assert report.exit_code == 2
