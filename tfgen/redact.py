@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+import hcl2
+from hcl2.utils import SerializationOptions
+from lark.exceptions import LarkError
 
 REDACTED = "(sensitive value)"
 # Shorter strings are still redacted in the plan, but scrubbing them from free text would mangle it.
@@ -139,3 +145,47 @@ def _config_modules(module: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for call in (module.get("module_calls") or {}).values():
         if isinstance(call.get("module"), dict):
             yield from _config_modules(call["module"])
+
+
+def input_secrets(
+    module_dir: Path,
+    variables: Sequence[str] = (),
+    var_files: Sequence[Path] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Secrets:
+    """Values given to the root module's sensitive variables, to scrub from Terraform's errors."""
+    names: set[str] = set()
+    found: set[str] = set()
+    for path in sorted(module_dir.glob("*.tf")):
+        for block in _hcl(path).get("variable", []):
+            for name, body in block.items():
+                if isinstance(body, dict) and body.get("sensitive") is True:
+                    names.add(name)
+                    found.update(_strings(body.get("default")))
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if sep and name.strip() in names:
+            found.add(value)
+    for path in var_files:
+        values = _json_file(path) if path.suffix == ".json" else _hcl(path)
+        found.update(s for name in names & set(values) for s in _strings(values[name]))
+    env = os.environ if environ is None else environ
+    found.update(env[f"TF_VAR_{name}"] for name in names if f"TF_VAR_{name}" in env)
+    return Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
+
+
+def _hcl(path: Path) -> dict[str, Any]:
+    options = SerializationOptions(strip_string_quotes=True, with_comments=False)
+    try:
+        data = hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)
+    except (OSError, UnicodeDecodeError, LarkError, ValueError, RecursionError):
+        return {}  # Terraform reports unreadable files itself
+    return data if isinstance(data, dict) else {}
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import hcl2
 from lark.exceptions import LarkError
 
-from tfgen.model import Finding, SourceLocation
+from tfgen.model import Finding, PlanInfo, Report, SourceLocation
 
 # Fallback when python-hcl2 cannot parse a file that Terraform accepted.
 _BLOCK = re.compile(
@@ -131,7 +131,8 @@ class SourceMap:
 
     def __init__(self, plan: Mapping[str, Any], root_dir: Path, base: Path | None = None) -> None:
         self.root = root_dir.resolve()
-        self.base = (base or self.root).resolve()
+        base = (base or self.root).resolve()
+        self.base = base if self.root.is_relative_to(base) else self.root
         self.config: Mapping[str, Any] = plan.get("configuration", {}).get("root_module", {})
         self.installed = _installed_modules(self.root)
         self._blocks: dict[Path, dict[tuple[str, ...], tuple[Path, int]]] = {}
@@ -209,3 +210,30 @@ def with_locations(findings: Iterable[Finding], sources: SourceMap) -> tuple[Fin
     return tuple(
         f if f.location else replace(f, location=sources.locate(f.address)) for f in findings
     )
+
+
+def attach_locations(
+    report: Report,
+    plans: Sequence[tuple[PlanInfo, Mapping[str, Any]]],
+    source_dirs: Mapping[str, Path],
+    base: Path,
+) -> Report:
+    """Fill in each finding's file:line from the source directory its plan was made in.
+
+    Paths are relative to `base` (the working directory, so SARIF paths match the checkout) when
+    the sources lie below it, else relative to the source directory.
+    """
+    maps = {
+        info.path: SourceMap(plan, source_dirs[info.path], base)
+        for info, plan in plans
+        if info.path in source_dirs
+    }
+    if not maps:
+        return report
+    findings = tuple(
+        replace(f, location=maps[f.plan].locate(f.address))
+        if f.location is None and f.plan in maps
+        else f
+        for f in report.findings
+    )
+    return replace(report, findings=findings)

@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_all(sub: Subparsers) -> None:
     """Each subcommand module adds its parser and sets `func` to a callable returning an exit code."""
-    from tfgen.cli import check, generate, opa
+    from tfgen.cli import check, generate, opa, plan
 
-    for module in (generate, check, opa):
+    for module in (generate, check, plan, opa):
         module.register(sub)
 
 

@@ -7,20 +7,21 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tfgen.check import check_plans, unevaluated_report
 from tfgen.cli import Subparsers
-from tfgen.config import load_config
+from tfgen.config import ENFORCEMENTS, Config, check_rule_ids, load_config
 from tfgen.engines import ENGINES, EngineOptions, open_engine
 from tfgen.engines.opa import DEFAULT_TIMEOUT
 from tfgen.errors import InputError, TfgenError
-from tfgen.model import PlanInfo, Report
+from tfgen.model import SEVERITIES, PlanInfo, Report
 from tfgen.planfile import STDIN, load_plan
 from tfgen.redact import Secrets, redact_plan, scrub
-from tfgen.rulepack import locate
+from tfgen.rulepack import RulePack, locate
+from tfgen.sources import attach_locations
 from tfgen.waivers import finalize
 
 FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
@@ -33,6 +34,17 @@ def register(sub: Subparsers) -> None:
         description="Exit 0: no blocking finding; 1: a blocking (mandatory) finding; 2: any error.",
     )
     parser.add_argument("plans", nargs="+", metavar="PLAN", help="plan JSON file, or - for stdin")
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        help="the directory the plans were made in: findings then point at its .tf file:line",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Engine, config, gate and output options, shared by `tfgen check` and `tfgen plan`."""
     parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
     parser.add_argument("--opa-url", help="OPA server for --engine opa (env TFGEN_OPA_URL)")
     parser.add_argument("--opa-token", help="bearer token for the OPA server (env TFGEN_OPA_TOKEN)")
@@ -60,20 +72,36 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
     parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --output")
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--fail-on",
+        choices=ENFORCEMENTS,
+        help="fail on mandatory findings only (default), or on advisory ones too",
+    )
+    parser.add_argument(
+        "--severity-threshold",
+        choices=tuple(reversed(SEVERITIES)),
+        help="report and gate only findings of this severity or higher (default: low)",
+    )
 
 
-def run(args: argparse.Namespace) -> int:
+def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
+    """What needs no plan: --output, the rule pack and the config with the flags applied."""
     if args.output is not None and args.output.exists() and not args.force:
         raise InputError(str(args.output), "exists; pass --force to overwrite it")
-    if args.plans.count(STDIN) > 1:
-        raise InputError(STDIN, "stdin can be read only once")
     pack = locate(args.rules)
     if not pack.rules:
         raise InputError(
             str(pack.root), "rule pack has no rules (rules/<group>/<name>/<name>.rego)"
         )
-    config = load_config(args.config)
+    config = load_config(args.config).with_flags(args.fail_on, args.severity_threshold)
+    check_rule_ids(config, {rule.rule_id for rule in pack.rules})
+    return pack, config
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.plans.count(STDIN) > 1:
+        raise InputError(STDIN, "stdin can be read only once")
+    pack, config = prepare(args)
     plans: list[tuple[PlanInfo, Mapping[str, Any]]] = []
     errors: list[str] = []
     secrets = Secrets()
@@ -86,6 +114,20 @@ def run(args: argparse.Namespace) -> int:
         redacted, found = redact_plan(plan)
         secrets |= found
         plans.append((info, redacted))
+    source_dirs = {info.path: args.source_dir for info, _ in plans if args.source_dir}
+    return evaluate(args, pack, config, plans, errors, secrets, source_dirs)
+
+
+def evaluate(
+    args: argparse.Namespace,
+    pack: RulePack,
+    config: Config,
+    plans: Sequence[tuple[PlanInfo, Mapping[str, Any]]],
+    errors: list[str],
+    secrets: Secrets,
+    source_dirs: Mapping[str, Path],
+) -> int:
+    """Evaluate redacted plans, locate and finalize findings, print errors, emit the report."""
     options = EngineOptions(
         opa_url=args.opa_url,
         token=args.opa_token,
@@ -107,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 engine.close()
     if report is None:
         report = unevaluated_report(args.engine, pack, errors)
+    report = attach_locations(report, plans, source_dirs, Path.cwd())
     report = finalize(report, config, dt.date.today())
     for error in report.errors:
         print(f"tfgen: error: {scrub(error, secrets)}", file=sys.stderr)

