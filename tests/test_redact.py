@@ -10,7 +10,7 @@ import pytest
 
 from tfgen.redact import REDACTED, Secrets, redact_plan, scrub
 
-E2E = Path(__file__).resolve().parent / "fixtures" / "e2e"
+E2E = Path(__file__).resolve().parent / "fixtures" / "e2e" / "root"
 SECRETS = ("cc-4471-hush", "s3cr3t-note-value")
 
 

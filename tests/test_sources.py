@@ -11,7 +11,7 @@ import pytest
 from tfgen.model import Finding, SourceLocation
 from tfgen.sources import Address, SourceMap, block_lines, locate, parse_address, with_locations
 
-E2E = Path(__file__).resolve().parent / "fixtures" / "e2e"
+E2E = Path(__file__).resolve().parent / "fixtures" / "e2e" / "root"
 
 
 def line_of(path: Path, text: str) -> int:
@@ -59,7 +59,7 @@ def test_real_plan_addresses_map_to_their_blocks(plan_module: Any) -> None:
     assert child_line != root_line
     # Relative to a base above the root (the repository checkout), as SARIF needs.
     above = SourceMap(plan, E2E, base=E2E.parent.parent)
-    assert above.locate("aws_kms_key.this") == SourceLocation("fixtures/e2e/main.tf", root_line)
+    assert above.locate("aws_kms_key.this") == SourceLocation("e2e/root/main.tf", root_line)
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
