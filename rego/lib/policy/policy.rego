@@ -40,7 +40,7 @@ _statement(i, s) := {
 	"label": _label(i, s),
 	"effect": s.Effect,
 	"not_principal": "NotPrincipal" in _keys(s),
-	"public": _is_public(principal),
+	"public": _is_public(s, principal),
 	"aws": {p | some p in _strings(_field(principal, "AWS"))},
 	"services": {lower(p) | some p in _strings(_field(principal, "Service"))},
 	"not_action": "NotAction" in _keys(s),
@@ -60,9 +60,18 @@ _field(principal, name) := object.get(principal, name, []) if is_object(principa
 
 _field(principal, _) := [] if not is_object(principal)
 
-_is_public(principal) if _public(principal)
+# Any NotPrincipal is public: it names who is excluded, never who is allowed.
+_is_public(s, _) if "NotPrincipal" in _keys(s)
 
-else := false
+_is_public(s, principal) if {
+	not "NotPrincipal" in _keys(s)
+	_public(principal)
+}
+
+_is_public(s, principal) := false if {
+	not "NotPrincipal" in _keys(s)
+	not _public(principal)
+}
 
 _public("*")
 

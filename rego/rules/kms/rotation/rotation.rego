@@ -30,8 +30,10 @@ import data.tfgen.lib.result
 deny contains result.fail(rego.metadata.chain(), key, _message(key)) if {
 	some key in plan.kms_keys
 	not _cannot_rotate(key)
-	not plan.value(key, "enable_key_rotation") == true
+	not _rotation_enabled(key)
 }
+
+_rotation_enabled(key) if plan.value(key, "enable_key_rotation") == true
 
 _message(key) := concat("", [key.address, " has enable_key_rotation unknown at plan time"]) if {
 	plan.unknown(key, "enable_key_rotation")
