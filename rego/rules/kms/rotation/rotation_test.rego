@@ -37,6 +37,7 @@ test_allow_rotating_and_non_rotatable_keys if {
 		t.key("hmac", {"customer_master_key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC"}),
 		t.key("ecc_agree", {"customer_master_key_spec": "ECC_NIST_P256", "key_usage": "KEY_AGREEMENT"}),
 		t.key("custom_store", {"custom_key_store_id": "cks-1"}),
+		t.key("usage_only", {"key_usage": "GENERATE_VERIFY_MAC"}),
 	]
 	rotation.deny == set() with input as t.plan(changes)
 }

@@ -1,0 +1,41 @@
+package tfgen.rules.kms.account_decrypt_test
+
+import data.tfgen.lib.testing as t
+import data.tfgen.rules.kms.account_decrypt
+import data.tfgen.rules.kms.public_principal
+
+_decrypt(sid, action, condition) := {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": "*", "Condition": condition}
+
+_caller := {"StringEquals": {"kms:CallerAccount": t.account}}
+
+_message(sid) := concat("", ["aws_kms_key.k: statement \"", sid, "\" lets any principal of the account decrypt without a kms:EncryptionContext:aws:cloudtrail:arn condition"])
+
+test_deny_account_wide_decrypt_without_context if {
+	statements := [
+		t.root_statement, t.encrypt_statement, t.describe_statement,
+		_decrypt("Plain", ["kms:Decrypt", "kms:ReEncryptFrom"], _caller),
+		_decrypt("ReEncrypt", "kms:ReEncrypt*", _caller),
+		_decrypt("StarContext", "kms:Decr*", object.union(_caller, {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "*"}})),
+	]
+	t.pairs(account_decrypt.deny) == {
+		["aws_kms_key.k", _message("Plain")],
+		["aws_kms_key.k", _message("ReEncrypt")],
+		["aws_kms_key.k", _message("StarContext")],
+	} with input as t.plan([t.key_with("k", statements)])
+}
+
+# KMS-011 owns public statements without an account restriction; KMS-023 stays silent.
+test_allow_disjoint_from_kms_011 if {
+	statements := [t.root_statement, t.encrypt_statement, t.describe_statement, _decrypt("Open", "kms:Decrypt", {})]
+	account_decrypt.deny == set() with input as t.plan([t.key_with("k", statements)])
+	t.addresses(public_principal.deny) == {"aws_kms_key.k"} with input as t.plan([t.key_with("k", statements)])
+}
+
+test_allow_context_bound_or_other_actions if {
+	statements := [
+		t.root_statement, t.encrypt_statement, t.describe_statement, t.decrypt_statement,
+		_decrypt("Alias", "kms:CreateAlias", object.union(_caller, {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "kms:CallerAccount": t.account}})),
+		object.union(_decrypt("Named", "kms:Decrypt", {}), {"Principal": {"AWS": "arn:aws:iam::111122223333:role/auditor"}}),
+	]
+	account_decrypt.deny == set() with input as t.plan([t.key_with("k", statements)])
+}
