@@ -1,0 +1,335 @@
+"""docker-compose.yml and the Docker engine with the real Docker engine, image and OPA."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from conftest import FIXTURES, REGO, ROOT, PlanFn, free_port, missing
+
+from tfgen.check import check_plans
+from tfgen.cli import main
+from tfgen.engines import EngineOptions, open_engine
+from tfgen.engines.docker_opa import LABEL_OWNER, LABEL_ROLE, DockerEngine
+from tfgen.engines.opa import OpaServerEngine
+from tfgen.errors import EngineError
+from tfgen.model import Finding, PlanInfo
+from tfgen.rulepack import locate
+from tfgen.toolchain import pins
+
+pytestmark = [pytest.mark.docker, pytest.mark.opa]
+
+PACK = FIXTURES / "engines" / "pack"
+MODULES = FIXTURES / "engines" / "modules"
+TOKEN = "t0ken-for-tests"  # noqa: S105 - a throwaway token for a test container
+KEY_PLAN = {
+    "format_version": "1.2",
+    "resource_changes": [
+        {
+            "address": "aws_kms_key.k",
+            "type": "aws_kms_key",
+            "change": {"actions": ["create"], "after": {}},
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def opa_image(docker_client: Any) -> str:
+    """The OPA image CI builds (TFGEN_OPA_IMAGE), else the pinned official one if present."""
+    import docker.errors
+
+    image = os.environ.get("TFGEN_OPA_IMAGE") or pins()["opa_image"]
+    try:
+        docker_client.images.get(image)
+    except docker.errors.ImageNotFound:
+        missing("OPA image", f"{image} is not present (run scripts/install-docker.sh)")
+    return image
+
+
+@pytest.fixture
+def project(opa_image: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the compose project serving the fixture pack, on its own port and name."""
+    # Not under pytest's 0700 tmp tree: the container runs as uid 1000 and reads the mounts.
+    root = Path(tempfile.mkdtemp(prefix="tfgen-compose-"))
+    root.chmod(0o755)
+    (root / "docker" / "opa").mkdir(parents=True)
+    shutil.copy(ROOT / "docker-compose.yml", root)
+    shutil.copy(ROOT / "docker" / "opa" / "authz.rego", root / "docker" / "opa")
+    shutil.copytree(PACK, root / "rego")
+    monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
+    monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
+    monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
+    monkeypatch.delenv("TFGEN_OPA_TOKEN", raising=False)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cleanup(docker_client: Any) -> Iterator[None]:
+    """Remove whatever container the test named, even when it fails midway."""
+    yield
+    name = os.environ.get("TFGEN_OPA_CONTAINER", "")
+    if name.startswith("tfgen-test-"):
+        for container in docker_client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+
+
+def compose(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("docker-compose") is None:
+        missing("docker-compose", "not on PATH")
+    return subprocess.run(
+        ["docker-compose", "-p", os.environ["TFGEN_OPA_CONTAINER"], *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def rows(findings: tuple[Finding, ...]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            f.plan,
+            f.rule_id,
+            f.address,
+            f.severity,
+            f.enforcement,
+            f.message,
+            json.dumps(f.details, sort_keys=True),
+        )
+        for f in findings
+    ]
+
+
+def test_compose_file_is_valid_and_hardened(
+    opa_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TFGEN_OPA_IMAGE", raising=False)
+    monkeypatch.delenv("TFGEN_OPA_PORT", raising=False)
+    if shutil.which("docker-compose") is None:
+        missing("docker-compose", "not on PATH")
+    out = subprocess.run(
+        ["docker-compose", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    service = yaml.safe_load(out)["services"]["opa"]
+    assert service["image"] == pins()["opa_image"]
+    assert service["ports"] == ["127.0.0.1:8181:8181/tcp"]
+    assert service["user"] == "1000:1000"
+    assert service["read_only"] is True
+    assert service["security_opt"] == ["no-new-privileges:true"]
+    assert service["cap_drop"] == ["ALL"]
+    assert f"{REGO}:/policy:ro" in service["volumes"]
+    assert "--authentication=token" in service["command"]
+    assert "--authorization=basic" in service["command"]
+    assert "--set=decision_logs.console=false" in service["command"]
+    assert service["healthcheck"]["test"][:2] == ["CMD", "/opa"]
+
+
+def test_compose_up_is_healthy_and_enforces_the_token(
+    project: Path, cleanup: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFGEN_OPA_TOKEN", TOKEN)
+    up = compose(project, "up", "-d")
+    assert up.returncode == 0, up.stderr
+    try:
+        name = os.environ["TFGEN_OPA_CONTAINER"]
+        url = f"http://127.0.0.1:{os.environ['TFGEN_OPA_PORT']}"
+        _wait_docker_health(name)
+        denied = requests.post(f"{url}/v1/data/main/report", json={"input": KEY_PLAN}, timeout=5)
+        assert denied.status_code == 401
+        pack = locate(project / "rego")
+        engine = OpaServerEngine(url, pack, token=TOKEN)
+        try:
+            assert [r["rule_id"] for r in engine.evaluate(KEY_PLAN)["deny"]] == ["FIX-001"]
+        finally:
+            engine.close()
+        wrong = OpaServerEngine(url, pack, token=TOKEN + "-wrong")
+        try:
+            with pytest.raises(EngineError, match=r"HTTP 401: unauthorized.*--opa-token"):
+                wrong.evaluate(KEY_PLAN)
+        finally:
+            wrong.close()
+        # A container docker-compose started is reused, and never stopped, by tfgen.
+        docker_engine = DockerEngine(pack, compose_file=project / "docker-compose.yml", token=TOKEN)
+        assert docker_engine.started is False
+        docker_engine.close()
+        assert (
+            main(
+                [
+                    "opa",
+                    "down",
+                    "--rules",
+                    str(project / "rego"),
+                    "--compose-file",
+                    str(project / "docker-compose.yml"),
+                ]
+            )
+            == 0
+        )
+        assert _state(name) == "running"
+    finally:
+        down = compose(project, "down")
+        assert down.returncode == 0, down.stderr
+
+
+def _wait_docker_health(name: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        status = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Health.Status}}", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if status == "healthy":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{name} health is {status!r} after {timeout}s")
+
+
+def _state(name: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Status}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+def test_docker_engine_runs_a_hardened_container_and_removes_it(
+    project: Path, cleanup: None, docker_client: Any
+) -> None:
+    pack = locate(project / "rego")
+    engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
+    name = os.environ["TFGEN_OPA_CONTAINER"]
+    try:
+        assert engine.started is True
+        container = docker_client.containers.get(name)
+        host = container.attrs["HostConfig"]
+        assert host["ReadonlyRootfs"] is True
+        assert host["SecurityOpt"] == ["no-new-privileges:true"]
+        assert host["CapDrop"] == ["ALL"]
+        assert container.attrs["Config"]["User"] == "1000:1000"
+        assert host["PortBindings"]["8181/tcp"][0]["HostIp"] == "127.0.0.1"
+        assert all(not m["RW"] for m in container.attrs["Mounts"])
+        assert container.labels[LABEL_ROLE] == "opa"
+        assert container.labels[LABEL_OWNER] == "tfgen"
+        report = check_plans([(_info("k"), KEY_PLAN)], engine, pack)
+        assert [f.rule_id for f in report.findings] == ["FIX-001"]
+        assert report.tool["engine"] == "docker"
+        assert report.tool["opa"] == pins()["opa"]
+        assert report.tool["image"] == os.environ["TFGEN_OPA_IMAGE"]
+    finally:
+        engine.close()
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+def test_keep_running_then_reuse_then_opa_down(
+    project: Path, cleanup: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = locate(project / "rego")
+    compose_file = project / "docker-compose.yml"
+    name = os.environ["TFGEN_OPA_CONTAINER"]
+    first = DockerEngine(pack, compose_file=compose_file, keep_running=True)
+    first.close()
+    assert first.started is True
+    assert _state(name) == "running"
+    second = DockerEngine(pack, compose_file=compose_file)
+    assert second.started is False
+    assert second.notices() == (f"reused running container {name}",)
+    second.close()
+    assert _state(name) == "running"
+    flags = ["--rules", str(project / "rego"), "--compose-file", str(compose_file)]
+    assert main(["opa", "status", *flags]) == 0
+    assert f"{name}\trunning" in capsys.readouterr().out
+    assert main(["opa", "down", *flags]) == 0
+    assert f"removed {name}" in capsys.readouterr().out
+    assert _state(name) == ""
+    assert main(["opa", "status", *flags]) == 3
+    assert main(["opa", "up", *flags]) == 0
+    assert f"started {name}" in capsys.readouterr().out
+    assert _state(name) == "running"
+
+
+def test_container_stopped_mid_run_is_an_error(
+    project: Path, cleanup: None, docker_client: Any
+) -> None:
+    pack = locate(project / "rego")
+    engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
+    container = docker_client.containers.get(os.environ["TFGEN_OPA_CONTAINER"])
+
+    class StopsBeforeSecondPlan(list[tuple[PlanInfo, dict[str, Any]]]):
+        def __getitem__(self, index: Any) -> Any:
+            return super().__getitem__(index)
+
+        def __iter__(self) -> Iterator[tuple[PlanInfo, dict[str, Any]]]:
+            for i, item in enumerate(list.__iter__(self)):
+                if i == 1:
+                    container.stop(timeout=1)
+                yield item
+
+    plans = StopsBeforeSecondPlan([(_info(n), KEY_PLAN) for n in ("one", "two", "three")])
+    try:
+        report = check_plans(plans, engine, pack)
+    finally:
+        engine.close()
+    assert [p.path for p in report.plans] == ["one"]
+    assert report.errors[0].startswith("two: OPA at http://127.0.0.1:")
+    assert "unreachable" in report.errors[0]
+    assert report.exit_code == 2
+
+
+def _info(name: str) -> PlanInfo:
+    return PlanInfo(path=name, format_version="1.2", terraform_version="1.15.5", resources=1)
+
+
+def _fixture_dirs() -> list[Path]:
+    """Every Terraform fixture: the rule fixtures (tests/fixtures/rules/*/*) and the engine ones."""
+    dirs = [p for p in sorted((FIXTURES / "rules").glob("*/*")) if list(p.glob("*.tf"))]
+    dirs += [p for p in sorted(MODULES.iterdir()) if list(p.glob("*.tf"))]
+    return dirs
+
+
+@pytest.mark.terraform
+def test_differential_embedded_vs_docker_on_every_fixture_plan(
+    plan_module: PlanFn, opa_image: str, cleanup: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real rule pack through the embedded engine and a real OPA container: same findings."""
+    monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
+    monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
+    monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("TFGEN_COMPOSE_FILE", str(ROOT / "docker-compose.yml"))
+    pack = locate(REGO)
+    plans = [(_info(str(d.relative_to(FIXTURES))), plan_module(d)) for d in _fixture_dirs()]
+    assert len(plans) >= 2
+    reports = []
+    for name in ("embedded", "docker"):
+        engine = open_engine(name, pack, {}, EngineOptions())
+        try:
+            reports.append(check_plans(plans, engine, pack))
+        finally:
+            engine.close()
+    embedded, docker = reports
+    assert embedded.errors == docker.errors == ()
+    assert rows(embedded.findings) == rows(docker.findings)
+    assert embedded.findings, "the fixtures should trigger some rules"
