@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import requests
 from opa_client import OpaClient
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from tfgen.engines.base import Decision, decision
@@ -206,7 +207,9 @@ def _http_error(url: str, response: requests.Response | None) -> EngineError:
 def _transport_error(url: str, exc: requests.RequestException, timeout: float) -> EngineError:
     if isinstance(exc, requests.ConnectTimeout):
         return EngineError(f"OPA at {url} is unreachable (connect timed out)")
-    if isinstance(exc, requests.Timeout):
+    # Under a Retry policy requests reports a read timeout as a ConnectionError wrapping it.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
         return EngineError(f"OPA at {url} did not answer within {timeout:g}s")
     if isinstance(exc, requests.ConnectionError):
         return EngineError(f"OPA at {url} is unreachable (connection refused or reset)")

@@ -1,0 +1,185 @@
+"""Engine faults through `tfgen check`: each one exits 2 with one clear line, never 0 or 1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ServeFn, free_port
+
+from tfgen.cli import main
+
+pytestmark = pytest.mark.opa
+
+PACK = FIXTURES / "engines" / "pack"
+CONFLICT = FIXTURES / "engines" / "conflict"
+PLAN = {
+    "format_version": "1.2",
+    "terraform_version": "1.15.5",
+    "planned_values": {"root_module": {}},
+    "configuration": {"root_module": {}},
+    "resource_changes": [
+        {
+            "address": "aws_kms_key.k",
+            "mode": "managed",
+            "type": "aws_kms_key",
+            "name": "k",
+            "change": {"actions": ["create"], "before": None, "after": {}},
+        }
+    ],
+}
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(PLAN), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, opa_bin: Path
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
+    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_RULES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # no stray .tfgen.toml
+
+
+def check(
+    capsys: pytest.CaptureFixture[str], *args: str, rules: Path = PACK
+) -> tuple[int, dict[str, object], list[str]]:
+    code = main(["check", "--rules", str(rules), "--format", "json", *args])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), [line for line in err.splitlines() if line]
+
+
+def test_wrong_url_is_unreachable(plan_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    code, report, err = check(capsys, str(plan_file), "--engine", "opa", "--opa-url", url)
+    assert code == 2
+    assert err == [f"tfgen: error: OPA at {url} is unreachable (connection refused or reset)"]
+    assert report["errors"] == [err[0].removeprefix("tfgen: error: ")]
+    assert report["findings"] == []
+    assert time.monotonic() - started < 20  # bounded retries
+
+
+@pytest.fixture
+def hanging_server() -> Iterator[str]:
+    """A real loopback socket that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_hanging_server_times_out(
+    plan_file: Path, hanging_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    code, _, err = check(
+        capsys, str(plan_file), "--engine", "opa", "--opa-url", hanging_server, "--timeout", "1"
+    )
+    elapsed = time.monotonic() - started
+    assert code == 2
+    assert err == [f"tfgen: error: OPA at {hanging_server} did not answer within 1s"]
+    assert elapsed < 10, "a read timeout is not retried"
+
+
+def test_server_without_the_rule_pack_is_an_undefined_decision(
+    plan_file: Path, opa_serve: ServeFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = opa_serve()
+    code, report, err = check(capsys, str(plan_file), "--engine", "opa", "--opa-url", url)
+    assert code == 2
+    assert len(err) == 1
+    assert "decision main/report is undefined" in err[0]
+    assert "rule pack is not loaded" in err[0]
+    assert report["findings"] == []
+
+
+def test_http_500_from_real_opa(
+    plan_file: Path, opa_serve: ServeFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = opa_serve(CONFLICT)
+    code, _, err = check(
+        capsys, str(plan_file), "--engine", "opa", "--opa-url", url, rules=CONFLICT
+    )
+    assert code == 2
+    assert len(err) == 1
+    assert f"OPA at {url} answered HTTP 500: eval_conflict_error: rule data.main.report" in err[0]
+
+
+def test_503_is_retried_a_bounded_number_of_times(
+    plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hits: list[str] = []
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            hits.append(self.command)
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        code, _, err = check(capsys, str(plan_file), "--engine", "opa", "--opa-url", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 2
+    assert err == [f"tfgen: error: OPA at {url} answered HTTP 503"]
+    assert hits == ["PUT"] * 4  # one try and three retries, then no fallback
+
+
+def test_no_fallback_when_opa_url_is_missing(
+    plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = check(capsys, str(plan_file), "--engine", "opa")
+    assert code == 2
+    assert err == ["tfgen: error: --opa-url: the opa engine needs --opa-url or TFGEN_OPA_URL"]
+
+
+def test_bad_opa_url_is_an_input_error(plan_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = check(capsys, str(plan_file), "--engine", "opa", "--opa-url", "localhost:8181")
+    assert code == 2
+    assert err == [
+        "tfgen: error: localhost:8181: OPA URL must be http://host:port or https://host:port"
+    ]
