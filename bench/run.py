@@ -87,6 +87,7 @@ def _clock(seconds: float) -> str:
 @dataclass
 class Run:
     seconds: float
+    cpu_seconds: float
     max_rss_kb: int
     returncode: int
     stdout: str
@@ -122,6 +123,7 @@ def run_measured(
         err.seek(0)
         return Run(
             seconds=seconds,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
             max_rss_kb=usage.ru_maxrss,
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
@@ -324,6 +326,7 @@ class Result:
     plan_bytes: int
     runs: list[float]
     median_s: float | None
+    median_cpu_s: float | None
     max_rss_kb: int
     findings: int | None
     server_rss_kb: int | None = None
@@ -334,6 +337,7 @@ def measure(
     engine: Engine, ctx: Context, plans: list[Path], size: int, runs: int, progress: Progress
 ) -> Result:
     times: list[float] = []
+    cpu: list[float] = []
     rss = 0
     findings: int | None = None
     error = ""
@@ -355,6 +359,7 @@ def measure(
             error = f"unparsable output ({exc.__class__.__name__}: {exc})"
             break
         times.append(run.seconds)
+        cpu.append(run.cpu_seconds)
         rss = max(rss, run.max_rss_kb)
     return Result(
         engine=engine.name,
@@ -362,6 +367,7 @@ def measure(
         plan_bytes=sum(p.stat().st_size for p in plans),
         runs=[round(t, 3) for t in times],
         median_s=round(statistics.median(times), 3) if times else None,
+        median_cpu_s=round(statistics.median(cpu), 3) if cpu else None,
         max_rss_kb=rss,
         findings=findings,
         error=error,
@@ -518,6 +524,7 @@ def table(document: dict[str, Any]) -> str:
             "plan",
             "plan MB",
             "median s",
+            "cpu s",
             "runs",
             "peak RSS MB",
             "RSS/plan",
@@ -534,6 +541,7 @@ def table(document: dict[str, Any]) -> str:
                 f"{r['size']:,}",
                 f"{mb:.1f}",
                 f"{r['median_s']:.2f}" if r["median_s"] is not None else r["error"][:40],
+                f"{r['median_cpu_s']:.2f}" if r["median_cpu_s"] is not None else "",
                 str(len(r["runs"])),
                 f"{rss:.0f}",
                 f"{rss * 1024 * 1024 / r['plan_bytes']:.1f}x" if r["plan_bytes"] else "",
@@ -548,6 +556,7 @@ def table(document: dict[str, Any]) -> str:
                 f"{b['plans']}x100",
                 f"{b['plan_bytes'] / 1e6:.1f}",
                 f"{b['median_s']:.2f}" if b["median_s"] is not None else b["error"][:40],
+                f"{b['median_cpu_s']:.2f}" if b["median_cpu_s"] is not None else "",
                 str(len(b["runs"])),
                 f"{b['max_rss_kb'] / 1024:.0f}",
                 "",
