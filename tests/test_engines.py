@@ -289,3 +289,17 @@ def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> Non
     assert report.errors[0].startswith("b: OPA at http://127.0.0.1:")
     assert report.errors[1] == "1 further plan(s) not evaluated after the engine failed"
     assert report.exit_code == 2
+
+
+def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(tmp_path: Path) -> None:
+    root = copy_pack(tmp_path)
+    rule = root / "rules" / "kms" / "window" / "window.rego"
+    rule.write_text(
+        rule.read_text()
+        + '\ndeny contains result.fail(rego.metadata.chain(), rc, "x") if {\n'
+        + "\tsome rc in input.resource_changes\n\ttime.now_ns() > 0\n}\n"
+    )
+    with pytest.raises(
+        EngineError, match=r"calls time\.now_ns, which the embedded engine cannot run"
+    ):
+        open_engine("embedded", RulePack(root))

@@ -171,6 +171,7 @@ def _emit(text: str, output: Path | None) -> None:
     target = output.resolve()
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        os.fchmod(fd, 0o644)  # a report, not a secret: mkstemp's 0600 would hide it from CI
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text if text.endswith("\n") else text + "\n")
         Path(tmp).replace(target)

@@ -48,7 +48,15 @@ class EmbeddedEngine:
             path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt next run
             raise EngineError(f"{path}: cannot load the compiled rule pack ({exc})") from exc
         if ENTRYPOINT not in self._policy.entrypoints:
+            self._policy.close()
             raise EngineError(f"{path}: compiled rule pack has no entrypoint {ENTRYPOINT}")
+        lacking = sorted(set(self._policy.builtins) - set(self._policy.registered_builtins))
+        if lacking:
+            self._policy.close()
+            raise EngineError(
+                f"{pack.root}: the rule pack calls {', '.join(lacking)}, which the embedded "
+                "engine cannot run: use --engine opa or docker, or avoid those builtins"
+            )
         try:
             self._policy.set_data({"tfgen_config": dict(rule_config or {})})
         except OpaWasmError as exc:
