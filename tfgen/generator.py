@@ -328,7 +328,10 @@ def _inline(value: Value) -> str:
     raise TypeError(f"cannot inline {value!r}")
 
 
-def _main_tf() -> str:
+HclFile = tuple[list[Block], list[str]]
+
+
+def _main_tf() -> HclFile:
     policy: dict[str, Value] = {
         "Version": seed.SEED_POLICY["Version"],
         "Id": seed.SEED_POLICY["Id"],
@@ -369,7 +372,7 @@ def _main_tf() -> str:
             "target_key_id": Expr("aws_kms_key.this.key_id"),
         },
     )
-    return dumps(
+    return (
         [locals_, key, alias],
         _header(
             "The key policy is the CloudTrail console's default key policy, statement for statement.",
@@ -381,7 +384,7 @@ def _main_tf() -> str:
     )
 
 
-def _variables_tf(options: ModuleOptions) -> str:
+def _variables_tf(options: ModuleOptions) -> HclFile:
     blocks = []
     for variable in variables(options):
         attributes: dict[str, Value] = {
@@ -396,21 +399,21 @@ def _variables_tf(options: ModuleOptions) -> str:
         for condition, message in variable.validations:
             block.block("validation", condition=Expr(condition), error_message=message)
         blocks.append(block)
-    return dumps(blocks, _header())
+    return blocks, _header()
 
 
-def _outputs_tf() -> str:
+def _outputs_tf() -> HclFile:
     blocks = [
         Block("output", (o.name,), {"description": o.description, "value": Expr(o.value)})
         for o in OUTPUTS
     ]
-    return dumps(blocks, _header())
+    return blocks, _header()
 
 
-def _versions_tf() -> str:
+def _versions_tf() -> HclFile:
     terraform = Block("terraform", attributes={"required_version": ">= 1.1"})
     terraform.block("required_providers", aws={"source": "hashicorp/aws", "version": ">= 3.39"})
-    return dumps(
+    return (
         [terraform],
         _header(
             "Terraform >= 1.1: `nullable = false` (1.1) sets the floor; validation blocks need 0.13,",
@@ -445,7 +448,7 @@ def _example_inputs(options: ModuleOptions) -> dict[str, Value]:
     return inputs
 
 
-def _example_tf(options: ModuleOptions) -> str:
+def _example_tf(options: ModuleOptions) -> HclFile:
     module = Block(
         "module",
         ("cloudtrail_kms_key",),
@@ -455,7 +458,7 @@ def _example_tf(options: ModuleOptions) -> str:
         Block("output", (name,), {"value": Expr(f"module.cloudtrail_kms_key.{name}")})
         for name in ("key_arn", "key_policy")
     ]
-    return dumps(
+    return (
         [module, *outputs],
         _header(
             "The module with the account values `tfgen generate` was given; no provider block."
@@ -505,7 +508,7 @@ def _policy_run(name: str, extra: Mapping[str, list[str]]) -> Block:
     return run
 
 
-def _policy_tftest() -> str:
+def _policy_tftest() -> HclFile:
     defaults = Block("run", ("key_defaults",), {"command": Expr("plan")})
     defaults.block(
         "assert",
@@ -529,7 +532,7 @@ def _policy_tftest() -> str:
         condition=Expr("aws_kms_key.this.deletion_window_in_days == 7"),
         error_message="The deletion window must come from var.deletion_window_in_days.",
     )
-    return dumps(
+    return (
         [
             _offline_provider(),
             Block("variables", attributes=dict(SEED_INPUTS)),
@@ -566,7 +569,7 @@ _BAD_INPUTS: Final[tuple[tuple[str, str, Value], ...]] = (
 )
 
 
-def _validation_tftest() -> str:
+def _validation_tftest() -> HclFile:
     runs = []
     for name, variable, value in _BAD_INPUTS:
         run = Block(
@@ -574,7 +577,7 @@ def _validation_tftest() -> str:
         )
         run.block("variables", **{variable: value})
         runs.append(run)
-    return dumps(
+    return (
         [_offline_provider(), Block("variables", attributes=dict(SEED_INPUTS)), *runs],
         _header(*_PROVIDER_NOTE),
     )
@@ -721,21 +724,26 @@ def _readme(options: ModuleOptions, example: str) -> str:
 # --- rendering and writing ---------------------------------------------------------------------
 
 
-def render(options: ModuleOptions) -> dict[str, str]:
-    """Every file of the module, by path relative to the output directory."""
+def hcl_files(options: ModuleOptions) -> dict[str, HclFile]:
+    """The module's HCL files as blocks and header comment lines, by relative path."""
     options = options.normalized()
     validate(options)
-    example = _example_tf(options)
     return {
         "main.tf": _main_tf(),
         "variables.tf": _variables_tf(options),
         "outputs.tf": _outputs_tf(),
         "versions.tf": _versions_tf(),
-        "README.md": _readme(options, example),
-        "examples/basic/main.tf": example,
+        "examples/basic/main.tf": _example_tf(options),
         "tests/policy.tftest.hcl": _policy_tftest(),
         "tests/validation.tftest.hcl": _validation_tftest(),
     }
+
+
+def render(options: ModuleOptions) -> dict[str, str]:
+    """Every file of the module, by path relative to the output directory."""
+    files = {path: dumps(blocks, header) for path, (blocks, header) in hcl_files(options).items()}
+    files["README.md"] = _readme(options.normalized(), files["examples/basic/main.tf"])
+    return dict(sorted(files.items()))
 
 
 def written_by_tfgen(path: Path) -> bool:

@@ -64,8 +64,29 @@ def quote(text: str) -> str:
             out.append(f"\\u{ord(char):04x}")
         else:
             out.append(char)
-    escaped = "".join(out).replace("${", "$${").replace("%{", "%%{")
-    return f'"{escaped}"'
+    return f'"{_escape_templates("".join(out))}"'
+
+
+def _escape_templates(text: str) -> str:
+    """`${` and `%{` as literals: HCL's `$${`/`%%{`, or `\\u0024{`/`\\u0025{` when no `}` follows.
+
+    HCL reads both forms as the literal text; python-hcl2 8.1.4 lexes `$${`/`%%{` only when a
+    closing brace follows in the same string, so the Unicode escape keeps the files parseable.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair in ("${", "%{"):
+            if "}" in text[i + 2 :]:
+                out.append(pair[0] + pair)
+            else:
+                out.append(("\\u0024" if pair[0] == "$" else "\\u0025") + "{")
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def key(name: str) -> str:
