@@ -1,0 +1,97 @@
+"""What every format shares: finding order, status, counts, verdict, and control-character scrubbing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from tfgen.model import SEVERITIES, Finding, Report
+
+Status = Literal["blocking", "advisory", "waived"]
+STATUSES: tuple[Status, ...] = ("blocking", "advisory", "waived")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def status(report: Report, finding: Finding) -> Status:
+    """Waived, blocking (fails the gate), or advisory (reported, does not fail the gate)."""
+    if finding.waiver is not None:
+        return "waived"
+    return "blocking" if report.blocks(finding) else "advisory"
+
+
+def ordered(report: Report) -> list[Finding]:
+    """Findings in one total, stable order: plan, status, severity, rule, address, message."""
+
+    def key(finding: Finding) -> tuple[Any, ...]:
+        location = finding.location
+        return (
+            finding.plan,
+            STATUSES.index(status(report, finding)),
+            SEVERITIES.index(finding.severity)
+            if finding.severity in SEVERITIES
+            else len(SEVERITIES),
+            finding.rule_id,
+            finding.address,
+            finding.message,
+            (location.file, location.line) if location else ("", 0),
+            dumps_stable(finding.details),
+        )
+
+    return sorted(report.findings, key=key)
+
+
+def dumps_stable(value: Any) -> str:
+    """JSON with sorted keys; values JSON cannot hold become their str()."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
+
+
+def verdict(report: Report) -> Literal["pass", "fail", "error"]:
+    return {0: "pass", 1: "fail"}.get(report.exit_code, "error")  # type: ignore[return-value]
+
+
+def summary(report: Report) -> dict[str, Any]:
+    """Counts by enforcement, severity and status, and the exit code."""
+    statuses = [status(report, f) for f in report.findings]
+    by_enforcement = {"mandatory": 0, "advisory": 0}
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    for finding in report.findings:
+        by_enforcement[finding.enforcement] = by_enforcement.get(finding.enforcement, 0) + 1
+        by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+    return {
+        "result": verdict(report),
+        "exit_code": report.exit_code,
+        "plans": len(report.plans),
+        "findings": len(report.findings),
+        "blocking": statuses.count("blocking"),
+        "advisory": statuses.count("advisory"),
+        "waived": statuses.count("waived"),
+        "by_enforcement": by_enforcement,
+        "by_severity": by_severity,
+        "errors": len(report.errors),
+        "fail_on": report.fail_on,
+    }
+
+
+def one_line(value: object) -> str:
+    """A string safe for a terminal or a single output line: control characters become escapes."""
+    return _CONTROL.sub(_escape_control, str(value))
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def location_text(finding: Finding) -> str:
+    location = finding.location
+    return f"{location.file}:{location.line}" if location else ""
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

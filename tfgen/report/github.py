@@ -1,0 +1,66 @@
+"""GitHub Actions workflow commands: an annotation per finding, error and notice, then a summary."""
+
+from __future__ import annotations
+
+import re
+
+from tfgen.model import Finding, Report
+from tfgen.report._common import one_line, ordered, plural, status, summary
+
+_LINE_BREAKS = re.compile(r"(\r|\n)")
+
+
+def escape_data(value: object) -> str:
+    """A command's message: `%`, CR and LF are percent-encoded (actions/toolkit escapeData).
+
+    Other control characters (an ESC would colour the log) become visible escapes.
+    """
+    parts = _LINE_BREAKS.split(str(value).replace("%", "%25"))
+    return "".join({"\r": "%0D", "\n": "%0A"}.get(part) or one_line(part) for part in parts)
+
+
+def escape_property(value: object) -> str:
+    """A command property: as data, plus `:` and `,` (actions/toolkit escapeProperty)."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, properties: dict[str, str], message: str) -> str:
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def render(report: Report) -> str:
+    lines = [_annotation(report, finding) for finding in ordered(report)]
+    lines.extend(command("notice", {"title": "tfgen"}, notice) for notice in sorted(report.notices))
+    lines.extend(command("error", {"title": "tfgen error"}, error) for error in report.errors)
+    counts = summary(report)
+    lines.append(
+        escape_data(
+            f"tfgen: {str(counts['result']).upper()}: "
+            f"{plural(counts['findings'], 'finding')} ({counts['blocking']} blocking, "
+            f"{counts['advisory']} advisory, {counts['waived']} waived) in "
+            f"{plural(counts['plans'], 'plan')}; {plural(counts['errors'], 'error')}; "
+            f"exit {counts['exit_code']}"
+        )
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _annotation(report: Report, finding: Finding) -> str:
+    state = status(report, finding)
+    name = {"blocking": "error", "advisory": "warning", "waived": "notice"}[state]
+    properties: dict[str, str] = {}
+    if finding.location is not None:
+        properties["file"] = finding.location.file
+        properties["line"] = str(finding.location.line)
+    title = f"{finding.rule_id} ({finding.severity}, {finding.enforcement})"
+    if state == "waived":
+        title = f"{finding.rule_id} (waived)"
+    properties["title"] = title
+    message = f"{finding.address}: {finding.message}"
+    if finding.waiver is not None:
+        waiver = finding.waiver
+        message += f"\nwaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
+    if len({f.plan for f in report.findings}) > 1 or finding.location is None:
+        message += f"\nplan: {finding.plan}"
+    return command(name, properties, message)

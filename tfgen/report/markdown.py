@@ -1,0 +1,133 @@
+"""A pull-request comment: verdict, counts, blocking findings, and collapsible advisory/waived ones."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from tfgen import __version__
+from tfgen.model import SEVERITIES, Finding, Report
+from tfgen.report._common import location_text, ordered, plural, status, summary
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_VERDICT = {
+    "pass": ":white_check_mark: **PASS**",
+    "fail": ":x: **FAIL**",
+    "error": ":no_entry: **ERROR**",
+}
+
+
+def cell(value: object) -> str:
+    """Text for a table cell: no HTML, no markdown syntax, no mentions, one line."""
+    text = _CONTROL.sub("\ufffd", str(value))
+    text = html.escape(text, quote=False)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("@", "&#64;")
+    return re.sub(r"\r\n|\r|\n|\u2028|\u2029", "<br>", text)
+
+
+def code(value: object) -> str:
+    """An identifier (rule id, address, path) in monospace, escaped like any cell."""
+    return f"<code>{cell(value)}</code>" if str(value) else ""
+
+
+def render(report: Report) -> str:
+    findings = ordered(report)
+    counts = summary(report)
+    multi_plan = len({f.plan for f in findings} | {p.path for p in report.plans}) > 1
+    out = [f"### tfgen: {_VERDICT[str(counts['result'])]}", "", _verdict_line(counts), ""]
+    out += _counts_table(report, findings)
+    blocking = [f for f in findings if status(report, f) == "blocking"]
+    advisory = [f for f in findings if status(report, f) == "advisory"]
+    waived = [f for f in findings if status(report, f) == "waived"]
+    if blocking:
+        out += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan), ""]
+    if advisory:
+        out += _details(
+            f"Advisory findings ({len(advisory)})", _findings_table(advisory, multi_plan)
+        )
+    if waived:
+        out += _details(f"Waived findings ({len(waived)})", _waived_table(waived, multi_plan))
+    if report.errors:
+        out += ["#### Errors", "", *(f"- {cell(error)}" for error in report.errors), ""]
+    if report.notices:
+        out += _details(
+            f"Notices ({len(report.notices)})", [f"- {cell(n)}" for n in sorted(report.notices)]
+        )
+    plans = ", ".join(
+        f"{code(plan.path)} ({plural(plan.resources, 'resource change')})"
+        for plan in sorted(report.plans, key=lambda p: p.path)
+    )
+    out.append(f"<sub>tfgen {cell(__version__)}{' · plans: ' + plans if plans else ''}</sub>")
+    return "\n".join(out) + "\n"
+
+
+def _verdict_line(counts: dict[str, object]) -> str:
+    if counts["result"] == "error":
+        return (
+            f"The check did not complete: {plural(int(str(counts['errors'])), 'error')}; "
+            "the gate fails closed."
+        )
+    if counts["result"] == "fail":
+        return (
+            f"{plural(int(str(counts['blocking'])), 'blocking finding')} must be fixed or waived."
+        )
+    return "No blocking findings."
+
+
+def _counts_table(report: Report, findings: list[Finding]) -> list[str]:
+    header = "| | " + " | ".join(s.capitalize() for s in SEVERITIES) + " | Total |"
+    rule = "|---|" + "---:|" * (len(SEVERITIES) + 1)
+    rows = [header, rule]
+    for state in ("blocking", "advisory", "waived"):
+        chosen = [f for f in findings if status(report, f) == state]
+        per = [sum(1 for f in chosen if f.severity == s) for s in SEVERITIES]
+        rows.append(
+            f"| {state.capitalize()} | " + " | ".join(map(str, per)) + f" | {len(chosen)} |"
+        )
+    return [*rows, ""]
+
+
+def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
+    columns = ["Rule", "Severity", "Resource", "Message", "Location"] + (
+        ["Plan"] if multi_plan else []
+    )
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for f in findings:
+        cells = [
+            f"{code(f.rule_id)} {cell(f.title)}",
+            cell(f.severity),
+            code(f.address),
+            cell(f.message),
+            code(location_text(f)),
+        ]
+        if multi_plan:
+            cells.append(code(f.plan))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
+    columns = ["Rule", "Resource", "Reason", "Owner", "Expires"] + (["Plan"] if multi_plan else [])
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for f in findings:
+        waiver = f.waiver
+        assert waiver is not None
+        cells = [
+            code(f.rule_id),
+            code(f.address),
+            cell(waiver.reason),
+            cell(waiver.owner),
+            cell(waiver.expires),
+        ]
+        if multi_plan:
+            cells.append(code(f.plan))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _details(summary_text: str, body: list[str]) -> list[str]:
+    # An HTML block: markdown is not parsed on this line, so HTML escaping is the whole job.
+    summary_html = html.escape(" ".join(summary_text.split()))
+    return [f"<details><summary>{summary_html}</summary>", "", *body, "", "</details>", ""]
