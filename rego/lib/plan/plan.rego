@@ -9,7 +9,7 @@ import data.tfgen.lib.policy
 
 # Managed resource changes the rules evaluate, by address: creates, updates, replaces and
 # no-ops; pure deletes and forgets are skipped; a plan without resource_changes has none.
-changes[rc.address] := rc if {
+changes := {rc.address: rc |
 	some rc in object.get(input, "resource_changes", [])
 	rc.mode == "managed"
 	not _gone(rc.change.actions)
@@ -50,7 +50,7 @@ policy_holders := object.union(kms_keys, key_policies)
 
 # The parsed key policy of each holder: {"state": "ok"|"unknown"|"invalid"|"default", ...}.
 # "default" is an aws_kms_key without a policy, which AWS gives its default key policy.
-policies[address] := _policy_of(rc) if some address, rc in policy_holders
+policies := {address: _policy_of(rc) | some address, rc in policy_holders}
 
 _policy_of(rc) := {"state": "unknown"} if {
 	unknown(rc, "policy")
@@ -89,7 +89,7 @@ names_cloudtrail contains address if {
 # --- configuration: module scopes and references ------------------------------------------
 
 # Every module's configuration by module path ("" for the root, "module.a.module.b" nested).
-_modules[path] := mod if {
+_modules := {path: mod |
 	walk(object.get(input, ["configuration", "root_module"], {}), [steps, mod])
 	_module_steps(steps)
 	path := concat(".", [concat("", ["module.", name]) | some i, name in steps; i % 3 == 1])
@@ -123,15 +123,21 @@ _module_path(rc) := concat(".", [concat("", ["module.", m[1]]) |
 } else := ""
 
 # Resource changes by configuration address (one per instance under count/for_each).
-_instances[config_address(rc)] contains address if some address, rc in changes
+# Indexes are complete rules: built once, then every lookup is a hash lookup.
+_instances := {k: v | some k, v in _instance_sets}
+
+_instance_sets[config_address(rc)] contains address if some address, rc in changes
+
+# Managed resources of every module's configuration, by configuration address.
+_config_resources := {concat("", [_prefix(path), res.type, ".", res.name]): res |
+	some path, mod in _modules
+	some res in object.get(mod, "resources", [])
+	res.mode == "managed"
+}
 
 # The module scope and expressions of a resource change, from `configuration`.
-_expressions(rc) := {"scope": scope, "expressions": object.get(res, "expressions", {})} if {
-	scope := _module_path(rc)
-	some res in _modules[scope].resources
-	res.mode == "managed"
-	res.type == rc.type
-	res.name == rc.name
+_expressions(rc) := {"scope": _module_path(rc), "expressions": object.get(res, "expressions", {})} if {
+	res := _config_resources[config_address(rc)]
 }
 
 # Addresses of planned resources of `type` that the attribute `attr` of `rc` references in
@@ -199,14 +205,12 @@ _bare(name) := name if not contains(name, "[")
 
 # The keys (addresses of aws_kms_key changes) each trail uses, by configuration reference
 # or by a known kms_key_id equal to a key's known arn or key_id.
-trail_keys[address] := referenced(rc, "kms_key_id", "aws_kms_key") | _keys_by_value(rc) if {
-	some address, rc in trails
-}
+trail_keys := {address: _key_links(rc, "kms_key_id") | some address, rc in trails}
 
 # The keys each aws_kms_key_policy attaches to, the same way through key_id.
-policy_keys[address] := referenced(rc, "key_id", "aws_kms_key") | _keys_by_value(rc) if {
-	some address, rc in key_policies
-}
+policy_keys := {address: _key_links(rc, "key_id") | some address, rc in key_policies}
+
+_key_links(rc, attr) := referenced(rc, attr, "aws_kms_key") | _keys_by_value(rc)
 
 _keys_by_value(rc) := {address |
 	id := _key_ref_value(rc)
@@ -217,7 +221,9 @@ _key_ref_value(rc) := value(rc, "kms_key_id") if rc.type == "aws_cloudtrail"
 
 _key_ref_value(rc) := value(rc, "key_id") if rc.type == "aws_kms_key_policy"
 
-_keys_by_id[id] contains address if {
+_keys_by_id := {k: v | some k, v in _key_id_sets}
+
+_key_id_sets[id] contains address if {
 	some address, rc in kms_keys
 	some attr in ["arn", "key_id", "id"]
 	id := value(rc, attr)
@@ -225,19 +231,21 @@ _keys_by_id[id] contains address if {
 
 # The holders of each key's effective policy: its aws_kms_key_policy resources when the plan
 # has any, else the key itself.
-effective_policies[key] contains holder if {
+effective_policies := {k: v | some k, v in _effective_sets}
+
+_effective_sets[key] contains holder if {
 	some holder, keys in policy_keys
 	some key in keys
 }
 
-effective_policies[key] contains key if {
+_effective_sets[key] contains key if {
 	some key, _ in kms_keys
-	not _has_policy_resource(key)
+	not key in _keys_with_policy_resource
 }
 
-_has_policy_resource(key) if {
+_keys_with_policy_resource contains key if {
 	some keys in policy_keys
-	key in keys
+	some key in keys
 }
 
 # Keys a trail in the plan uses.
