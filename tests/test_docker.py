@@ -333,3 +333,40 @@ def test_differential_embedded_vs_docker_on_every_fixture_plan(
     assert embedded.errors == docker.errors == ()
     assert rows(embedded.findings) == rows(docker.findings)
     assert embedded.findings, "the fixtures should trigger some rules"
+
+
+def test_an_image_that_cannot_be_had_is_exit_2(
+    project: Path,
+    cleanup: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TFGEN_OPA_IMAGE", "127.0.0.1:1/tfgen/no-such-opa:0")
+    plan = project / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                **KEY_PLAN,
+                "planned_values": {"root_module": {}},
+                "configuration": {"root_module": {}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "check",
+            str(plan),
+            "--engine",
+            "docker",
+            "--rules",
+            str(project / "rego"),
+            "--compose-file",
+            str(project / "docker-compose.yml"),
+        ]
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "OPA image 127.0.0.1:1/tfgen/no-such-opa:0 is not present and cannot be pulled" in err[0]
+    assert "set TFGEN_OPA_IMAGE" in err[0]

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ServeFn, free_port
+from conftest import FIXTURES, REGO, ServeFn, free_port
 
 from tfgen.cli import main
 
@@ -183,3 +183,23 @@ def test_bad_opa_url_is_an_input_error(plan_file: Path, capsys: pytest.CaptureFi
     assert err == [
         "tfgen: error: localhost:8181: OPA URL must be http://host:port or https://host:port"
     ]
+
+
+def test_docker_engine_without_docker_is_exit_2(
+    plan_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")
+    compose_file = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+    code, report, err = check(
+        capsys,
+        str(plan_file),
+        "--engine",
+        "docker",
+        "--compose-file",
+        str(compose_file),
+        rules=REGO,
+    )
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("tfgen: error: Docker engine unreachable (")
+    assert report["findings"] == []
