@@ -169,6 +169,17 @@ _step(scope, ref) := {{"target": concat("", [_prefix(scope), parts[0], ".", _bar
 	parts := split(ref, ".")
 	count(parts) >= 2
 	not parts[0] in _reserved
+	parts[0] != "aws_kms_alias"
+}
+
+# An alias continues with the key its target_key_id references.
+_step(scope, ref) := {{"scope": scope, "ref": r} |
+	alias := _config_resources[concat("", [_prefix(scope), "aws_kms_alias.", _bare(parts[1])])]
+	some r in object.get(alias, ["expressions", "target_key_id", "references"], [])
+} if {
+	parts := split(ref, ".")
+	count(parts) >= 2
+	parts[0] == "aws_kms_alias"
 }
 
 # A module output: module.<call>.<output> continues in the called module.

@@ -97,6 +97,7 @@ test_trail_keys_through_references if {
 		object.union(t.trail("inner", {}), {"address": "module.logs.aws_cloudtrail.inner", "module_address": "module.logs"}),
 		object.union(t.trail("via_var", {}), {"address": "module.logs.aws_cloudtrail.via_var", "module_address": "module.logs"}),
 		t.trail("to_data", {}),
+		t.trail("alias", {}),
 	]
 	config := {
 		"resources": [
@@ -104,6 +105,8 @@ test_trail_keys_through_references if {
 			_res("aws_cloudtrail", "output", _kms_ref(["module.logs.key_arn", "module.logs"])),
 			_res("aws_cloudtrail", "nested", _kms_ref(["module.outer.arn", "module.outer"])),
 			_res("aws_cloudtrail", "to_data", _kms_ref(["data.aws_kms_key.x.arn", "data.aws_kms_key.x"])),
+			_res("aws_cloudtrail", "alias", _kms_ref(["aws_kms_alias.this.arn", "aws_kms_alias.this"])),
+			_res("aws_kms_alias", "this", {"target_key_id": {"references": ["aws_kms_key.this.key_id", "aws_kms_key.this"]}}),
 			{"address": "data.aws_kms_key.x", "mode": "data", "type": "aws_kms_key", "name": "x"},
 		],
 		"module_calls": {
@@ -132,6 +135,7 @@ test_trail_keys_through_references if {
 		"module.logs.aws_cloudtrail.inner": {"module.logs.aws_kms_key.this"},
 		"module.logs.aws_cloudtrail.via_var": {"aws_kms_key.this"},
 		"aws_cloudtrail.to_data": set(),
+		"aws_cloudtrail.alias": {"aws_kms_key.this"},
 	}
 }
 

@@ -246,7 +246,7 @@ cloudtrail_grants(statements, action) := [stmt |
 ]
 
 # Problems with CloudTrail's kms:GenerateDataKey* grant (KMS-020), one object per problem.
-encrypt_problems(statements) := {{"statement": "", "message": "no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*"}} if {
+encrypt_problems(statements) := {_missing("kms:GenerateDataKey*")} if {
 	count(cloudtrail_grants(statements, "kms:generatedatakey")) == 0
 }
 
@@ -275,12 +275,20 @@ _scope_message(stmt) := concat("", [
 } else := concat("", [
 	stmt.label,
 	" scopes kms:EncryptionContext:aws:cloudtrail:arn to ",
-	concat(", ", {x | some c in trail_context_conditions(stmt); some v in c.values; not account_specific_trail_arn(v); x := text(v)}),
+	concat(", ", _unscoped_values(stmt)),
 	", which is not an account-specific trail ARN",
 ])
 
+_missing(action) := {"statement": "", "message": concat("", ["no statement allows cloudtrail.amazonaws.com ", action])}
+
+_unscoped_values(stmt) := {text(v) |
+	some c in trail_context_conditions(stmt)
+	some v in c.values
+	not account_specific_trail_arn(v)
+}
+
 # Problems with CloudTrail's kms:DescribeKey grant (KMS-021).
-describe_problems(statements) := {{"statement": "", "message": "no statement allows cloudtrail.amazonaws.com kms:DescribeKey"}} if {
+describe_problems(statements) := {_missing("kms:DescribeKey")} if {
 	count(cloudtrail_grants(statements, "kms:describekey")) == 0
 } else := set()
 

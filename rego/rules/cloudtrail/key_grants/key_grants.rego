@@ -1,8 +1,8 @@
 # METADATA
 # title: The trail's KMS key lets CloudTrail encrypt for this trail
 # description: |
-#   When a trail's kms_key_id refers (through configuration references, module outputs and
-#   variables, or a known ARN) to a key in the same plan, the key's effective policy (its
+#   When a trail's kms_key_id refers (through configuration references, module outputs,
+#   module variables, aliases, or a known ARN) to a key in the same plan, the key's effective policy (its
 #   aws_kms_key_policy if any, else its own) must pass KMS-020 and KMS-021, and its trail ARN
 #   patterns must match this trail's ARN, or its name when the ARN is not yet known. A policy
 #   unknown at plan time or invalid cannot pass.
@@ -13,7 +13,9 @@
 #   id: CT-002
 #   severity: high
 #   enforcement: mandatory
-#   remediation: Grant cloudtrail.amazonaws.com kms:GenerateDataKey* (conditioned on this trail's ARN pattern) and kms:DescribeKey in the key policy.
+#   remediation: >-
+#     Grant cloudtrail.amazonaws.com kms:GenerateDataKey* (conditioned on this trail's ARN
+#     pattern) and kms:DescribeKey in the key policy.
 #   resource_types: [aws_cloudtrail]
 #   frameworks: []
 package tfgen.rules.cloudtrail.key_grants
@@ -38,7 +40,8 @@ _problems(doc, _) := {"it is not valid policy JSON"} if doc.state == "invalid"
 
 _problems(doc, trail) := grants | _mismatch(doc.statements, trail) if {
 	doc.state in {"ok", "default"}
-	grants := {p.message | some p in policy.encrypt_problems(doc.statements)} | {p.message | some p in policy.describe_problems(doc.statements)}
+	problems := policy.encrypt_problems(doc.statements) | policy.describe_problems(doc.statements)
+	grants := {p.message | some p in problems}
 }
 
 _mismatch(statements, trail) := {"no kms:EncryptionContext:aws:cloudtrail:arn pattern matches this trail"} if {

@@ -12,7 +12,9 @@
 #   id: KMS-023
 #   severity: high
 #   enforcement: mandatory
-#   remediation: Add StringLike kms:EncryptionContext:aws:cloudtrail:arn = arn:aws:cloudtrail:*:ACCOUNT_ID:trail/* to the decrypt statement, or name the principals.
+#   remediation: >-
+#     Add StringLike kms:EncryptionContext:aws:cloudtrail:arn =
+#     arn:aws:cloudtrail:*:ACCOUNT_ID:trail/* to the decrypt statement, or name the principals.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.account_decrypt
@@ -21,7 +23,7 @@ import data.tfgen.lib.plan
 import data.tfgen.lib.policy
 import data.tfgen.lib.result
 
-deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, {"statement": stmt.label}) if {
+deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
 	some address in plan.cloudtrail_policies
 	some stmt in plan.policies[address].statements
 	stmt.effect == "Allow"
@@ -29,7 +31,11 @@ deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[addres
 	policy.restricted_by(stmt, policy.account_restrictions)
 	_decrypts(stmt)
 	not _context_bound(stmt)
-	message := concat("", [address, ": ", stmt.label, " lets any principal of the account decrypt without a kms:EncryptionContext:aws:cloudtrail:arn condition"])
+	message := concat("", [
+		address, ": ", stmt.label, " lets any principal of the account decrypt",
+		" without a kms:EncryptionContext:aws:cloudtrail:arn condition",
+	])
+	details := {"statement": stmt.label}
 }
 
 _decrypts(stmt) if policy.grants(stmt, "kms:decrypt")

@@ -15,7 +15,9 @@
 #   id: KMS-020
 #   severity: high
 #   enforcement: mandatory
-#   remediation: Allow cloudtrail.amazonaws.com kms:GenerateDataKey* with StringLike kms:EncryptionContext:aws:cloudtrail:arn set to arn:aws:cloudtrail:*:ACCOUNT_ID:trail/*.
+#   remediation: >-
+#     Allow cloudtrail.amazonaws.com kms:GenerateDataKey* with StringLike
+#     kms:EncryptionContext:aws:cloudtrail:arn set to arn:aws:cloudtrail:*:ACCOUNT_ID:trail/*.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_encrypt

@@ -12,7 +12,9 @@
 #   id: KMS-004
 #   severity: high
 #   enforcement: mandatory
-#   remediation: Use a key with customer_master_key_spec = "SYMMETRIC_DEFAULT" and key_usage = "ENCRYPT_DECRYPT" for CloudTrail.
+#   remediation: >-
+#     Use a key with customer_master_key_spec = "SYMMETRIC_DEFAULT" and key_usage =
+#     "ENCRYPT_DECRYPT" for CloudTrail.
 #   resource_types: [aws_kms_key]
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_key_spec

@@ -11,7 +11,9 @@
 #   id: KMS-022
 #   severity: medium
 #   enforcement: advisory
-#   remediation: Add StringEquals aws:SourceArn with the trail ARNs (or aws:SourceAccount with the account id) to each CloudTrail statement.
+#   remediation: >-
+#     Add StringEquals aws:SourceArn with the trail ARNs (or aws:SourceAccount with the account
+#     id) to each CloudTrail statement.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_source
@@ -22,7 +24,7 @@ import data.tfgen.lib.result
 
 _source_keys := {"aws:sourcearn", "aws:sourceaccount"}
 
-warn contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, {"statements": labels}) if {
+warn contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
 	some address in plan.cloudtrail_policies
 	doc := plan.policies[address]
 	labels := {stmt.label |
@@ -31,5 +33,9 @@ warn contains result.fail_with(rego.metadata.chain(), plan.policy_holders[addres
 		not policy.restricted_by(stmt, _source_keys)
 	}
 	count(labels) > 0
-	message := concat("", [address, ": ", concat(", ", labels), " allow cloudtrail.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition"])
+	message := concat("", [
+		address, ": ", concat(", ", labels),
+		" allow cloudtrail.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition",
+	])
+	details := {"statements": labels}
 }

@@ -7,13 +7,14 @@
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
 #     description: AWS KMS developer guide, default key policy and key administrators
-#   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html#kms-1
-#     description: AWS Security Hub controls for KMS (least privilege)
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/least-privilege.html
+#     description: AWS KMS developer guide, least-privilege permissions
 # custom:
 #   id: KMS-012
 #   severity: medium
 #   enforcement: advisory
-#   remediation: Grant key administrators only the administrative actions they need instead of kms:*.
+#   remediation: >-
+#     Grant key administrators only the administrative actions they need instead of kms:*.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.full_access

@@ -11,7 +11,9 @@
 #   id: KMS-010
 #   severity: high
 #   enforcement: mandatory
-#   remediation: Build the policy from values known at plan time (variables, jsonencode of literals) and keep it a valid policy document.
+#   remediation: >-
+#     Build the policy from values known at plan time (variables, jsonencode of literals) and
+#     keep it a valid policy document.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.policy_unverifiable

@@ -15,7 +15,9 @@
 #   id: KMS-011
 #   severity: critical
 #   enforcement: mandatory
-#   remediation: Name the principals explicitly, or add a StringEquals condition on kms:CallerAccount or aws:PrincipalOrgID with concrete values.
+#   remediation: >-
+#     Name the principals explicitly, or add a StringEquals condition on kms:CallerAccount or
+#     aws:PrincipalOrgID with concrete values.
 #   resource_types: [aws_kms_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.public_principal
@@ -24,13 +26,14 @@ import data.tfgen.lib.plan
 import data.tfgen.lib.policy
 import data.tfgen.lib.result
 
-deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, {"statement": stmt.label}) if {
+deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
 	some address, doc in plan.policies
 	some stmt in doc.statements
 	stmt.effect == "Allow"
 	stmt.public
 	not policy.restricted_by(stmt, policy.account_restrictions)
 	message := concat("", [address, ": ", stmt.label, " allows ", _who(stmt), " without a concrete account condition"])
+	details := {"statement": stmt.label}
 }
 
 _who(stmt) := "every principal outside NotPrincipal" if stmt.not_principal
