@@ -767,7 +767,11 @@ def write(out: Path, files: Mapping[str, str], force: bool = False) -> WriteResu
     if out.exists() and not out.is_dir():
         raise InputError(str(out), "exists and is not a directory")
     targets = [(out / name, text) for name, text in files.items()]
+    root = out.resolve()
     for path, _ in targets:
+        # A symlinked folder (or a name with ..) must not carry a write outside --out.
+        if not path.parent.resolve().is_relative_to(root):
+            raise InputError(str(path), f"resolves outside {out} (a symlink or ..); not written")
         if path.is_dir():
             raise InputError(str(path), "is a directory, expected a file")
         if path.exists() and not force and not written_by_tfgen(path):
