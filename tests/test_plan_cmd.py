@@ -246,3 +246,23 @@ def test_offline_workdir_copies_outside_modules_and_never_writes_the_source(
     (repo / "shared" / "kms" / "provider.tf").write_text('provider "aws" {\n  region = "x"\n}\n')
     own = offline_workdir(repo / "shared" / "kms", tmp_path / "work2")
     assert not (own / "tfgen_offline_provider.tf").exists()
+
+
+def test_a_sensitive_policy_is_redacted_and_fails_closed(
+    project: Path, engine: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A policy built from a sensitive value is sensitive as a whole: the rules see the marker."""
+    infra = copy_module(project, broken=False)
+    main_tf = infra / "main.tf"
+    old = "  enable_key_rotation     = true\n"
+    policy = PUBLIC_DECRYPT.replace('"PublicDecrypt"', "var.cost_center").replace(
+        '{ AWS = "*" }', '{ AWS = "arn:aws:iam::111122223333:root" }'
+    )
+    main_tf.write_text(main_tf.read_text().replace(old, old + policy))
+    for fmt in ("json", "text", "sarif"):
+        code, out, err = cli(["plan", "infra", "--offline", "--format", fmt, *engine], capsys)
+        assert code == 1
+        assert "cc-4471-hush" not in out + err
+    code, out, _ = cli(["plan", "infra", "--offline", "--format", "json", *engine], capsys)
+    (finding,) = json.loads(out)["findings"]
+    assert (finding["rule_id"], finding["address"]) == ("KMS-010", "aws_kms_key.this")

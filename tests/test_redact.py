@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tfgen.redact import REDACTED, Secrets, redact_plan, scrub
+from tfgen.redact import REDACTED, Secrets, input_secrets, redact_plan, scrub
 
 E2E = Path(__file__).resolve().parent / "fixtures" / "e2e" / "root"
 SECRETS = ("cc-4471-hush", "s3cr3t-note-value")
@@ -107,3 +107,32 @@ def test_short_values_are_redacted_but_not_scrubbed_from_text() -> None:
     redacted, secrets = redact_plan(plan)
     assert redacted["variables"]["pin"]["value"] == REDACTED
     assert not secrets
+
+
+def test_input_secrets_from_vars_var_files_and_environment(tmp_path: Path) -> None:
+    """What Terraform's own error messages could echo: values given to sensitive variables."""
+    (tmp_path / "variables.tf").write_text(
+        'variable "token" {\n  type = string\n  sensitive = true\n  default = "default-secret"\n}\n'
+        'variable "region" {\n  type = string\n}\n'
+        'variable "keys" {\n  type = list(string)\n  sensitive = true\n  default = []\n}\n'
+    )
+    (tmp_path / "a.tfvars").write_text(
+        'keys = ["from-tfvars-1", "from-tfvars-2"]\nregion = "eu-west-1"\n'
+    )
+    (tmp_path / "b.tfvars.json").write_text(json.dumps({"token": "from-json-file"}))
+    secrets = input_secrets(
+        tmp_path,
+        ["token=from-the-cli", "region=us-east-1"],
+        [tmp_path / "a.tfvars", tmp_path / "b.tfvars.json"],
+        {"TF_VAR_token": "from-environment", "TF_VAR_region": "eu-central-1"},
+    )
+    assert secrets.values == {
+        "default-secret",
+        "from-the-cli",
+        "from-tfvars-1",
+        "from-tfvars-2",
+        "from-json-file",
+        "from-environment",
+    }
+    message = "Error: invalid value from-the-cli for var.token"
+    assert scrub(message, secrets) == f"Error: invalid value {REDACTED} for var.token"
