@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from tfgen import __version__, seed
 from tfgen.errors import InputError
-from tfgen.hcl import Block, Expr, Template, Value, dumps, quote
+from tfgen.hcl import Block, Expr, Template, Value, dumps, key, quote
 
 # Patterns shared by the Python checks and the module's validation blocks (RE2 and `re` agree on them).
 ACCOUNT_ID: Final = r"^[0-9]{12}$"
@@ -321,7 +321,7 @@ def _inline(value: Value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Mapping):
-        items = ", ".join(f"{quote(k)} = {_inline(v)}" for k, v in value.items())
+        items = ", ".join(f"{key(k)} = {_inline(v)}" for k, v in value.items())
         return "{ " + items + " }"
     if isinstance(value, Sequence):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
@@ -352,7 +352,7 @@ def _main_tf() -> HclFile:
             "policy": policy,
         },
     )
-    key = Block(
+    kms_key = Block(
         "resource",
         ("aws_kms_key", "this"),
         {
@@ -373,7 +373,7 @@ def _main_tf() -> HclFile:
         },
     )
     return (
-        [locals_, key, alias],
+        [locals_, kms_key, alias],
         _header(
             "The key policy is the CloudTrail console's default key policy, statement for statement.",
             "source_arn_condition: the aws:SourceArn condition the CloudTrail service statements get",

@@ -33,7 +33,7 @@ locals {
       Action   = "kms:GenerateDataKey*"
       Resource = "*"
       Condition = merge({
-        "StringLike" = {
+        StringLike = {
           "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${var.account_id}:trail/*"
         }
       }, local.source_arn_condition)

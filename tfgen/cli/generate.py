@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         tags=tuple(_tag(t) for t in args.tags),
     )
     result = write(args.out, render(options), force=args.force)
+    written = len(result.written)
     print(
-        f"tfgen: {len(result.written)} files written, {len(result.unchanged)} unchanged in {args.out}"
+        f"tfgen: {written} file{'' if written == 1 else 's'} written, "
+        f"{len(result.unchanged)} unchanged in {args.out}"
     )
     return 0
