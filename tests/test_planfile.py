@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES, PlanFn
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfgen.errors import InputError
@@ -22,7 +23,6 @@ from tfgen.planfile import DEFAULT_MAX_BYTES, load_plan, validate_plan
 
 BAD = FIXTURES / "bad"
 CONTROL = BAD / "control_valid_plan.json"
-CLI_EXISTS = (Path(__file__).resolve().parents[1] / "tfgen" / "cli" / "check.py").is_file()
 
 # Every committed corpus file and a word its one-line error must contain.
 CORPUS = {
@@ -249,7 +249,7 @@ def test_plan_without_changes_is_valid() -> None:
     validate_plan({"format_version": "1.2", "planned_values": {"root_module": {}}}, "p.json")
 
 
-# The CLI: once C1's `tfgen check` exists, each bad input exits 2 with one stderr line.
+# The CLI: each bad input exits 2 with one stderr line naming it.
 
 
 def _cli_cases(tmp_path: Path) -> list[Path]:
@@ -261,7 +261,6 @@ def _cli_cases(tmp_path: Path) -> list[Path]:
     return [*(BAD / name for name in sorted(CORPUS)), deep, huge, tmp_path, tmp_path / "nope.json"]
 
 
-@pytest.mark.skipif(not CLI_EXISTS, reason="tfgen check (engineer C1) is not committed yet")
 def test_cli_exits_2_with_one_line_per_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -364,3 +363,68 @@ def test_mutated_real_plan_only_raises_input_error(path: list[int], value: Any) 
 @given(st.binary(max_size=200) | st.text(max_size=100).map(lambda t: t.encode("utf-16")))
 def test_random_bytes_only_raise_input_error(data: bytes) -> None:
     _outcome(data)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    from tfgen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_bad_plan_in_a_batch_fails_closed(tmp_path: Path) -> None:
+    code, out, err = run_cli(str(CONTROL), str(BAD / "state.json"), "--format", "json")
+    assert code == 2
+    assert err.splitlines() == [
+        f"tfgen: error: {BAD / 'state.json'}: is Terraform state, not a plan: "
+        "run `terraform show -json` on a saved plan file"
+    ]
+    report = json.loads(out)
+    assert report["summary"]["exit_code"] == 2
+    assert [plan["path"] for plan in report["plans"]] == [str(CONTROL)]
+    assert len(report["errors"]) == 1
+
+
+def test_cli_reads_utf16_and_stdin(tmp_path: Path) -> None:
+    utf16 = tmp_path / "plan.json"
+    utf16.write_bytes(CONTROL.read_text(encoding="utf-8").encode("utf-16"))
+    code, out, err = run_cli(str(utf16), "--format", "json")
+    assert (code, err) == (1, ""), err
+    assert {f["address"] for f in json.loads(out)["findings"]} >= {"aws_kms_key.this"}
+    for data, expected in ((b"", "empty input"), (b"\xff\xfe{\x00", "truncated JSON")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "tfgen", "check", "-"],
+            input=data,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        stderr = proc.stderr.decode()
+        assert proc.returncode == 2, stderr
+        assert stderr.splitlines() == [stderr.splitlines()[0]]
+        assert stderr.startswith(f"tfgen: error: <stdin>: {expected}"), stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=8), json_values)
+def test_cli_never_passes_what_it_could_not_check(path: list[int], value: Any) -> None:
+    import tempfile
+
+    document = _mutate(json.loads(CONTROL.read_text()), path, value)
+    with tempfile.TemporaryDirectory(prefix="tfgen-fuzz-") as tmp:
+        plan = Path(tmp) / "plan.json"
+        plan.write_text(json.dumps(document))
+        code, out, err = run_cli(str(plan), "--format", "json")
+    assert "Traceback" not in out + err
+    assert code in (0, 1, 2)
+    if not out:  # an error before any report: exit 2 and one line
+        assert code == 2 and len(err.splitlines()) == 1, (code, err)
+        return
+    report = json.loads(out)
+    assert report["summary"]["exit_code"] == code
+    if err or report["errors"]:
+        assert code == 2, (err, report["errors"])
+    if code == 0:
+        assert report["plans"] and not report["errors"]
