@@ -12,7 +12,12 @@ from tfgen.rulepack import locate
 
 
 def register(sub: Subparsers) -> None:
-    parser = sub.add_parser("opa", help="start, stop or inspect the OPA container")
+    parser = sub.add_parser(
+        "opa",
+        help="start, stop or inspect the OPA container",
+        description="up: start (or reuse) it and wait for /health; down: remove the containers "
+        "tfgen started; status: list them, exit 0 if this one runs, 3 if it does not.",
+    )
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
     parser.add_argument("--compose-file", type=Path, help="compose file (env TFGEN_COMPOSE_FILE)")
