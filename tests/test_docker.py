@@ -370,3 +370,20 @@ def test_an_image_that_cannot_be_had_is_exit_2(
     assert len(err) == 1
     assert "OPA image 127.0.0.1:1/tfgen/no-such-opa:0 is not present and cannot be pulled" in err[0]
     assert "set TFGEN_OPA_IMAGE" in err[0]
+
+
+def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: None) -> None:
+    compose_file = project / "docker-compose.yml"
+    first = DockerEngine(locate(project / "rego"), compose_file=compose_file, keep_running=True)
+    first.close()
+    rule = project / "rego" / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(rule.read_text().replace("does not rotate", "does not rotate its key"))
+    pack = locate(project / "rego")
+    second = DockerEngine(pack, compose_file=compose_file)
+    try:
+        assert second.started is True
+        report = check_plans([(_info("k"), KEY_PLAN)], second, pack)
+        assert [f.message for f in report.findings] == ["aws_kms_key.k does not rotate its key"]
+    finally:
+        second.close()
+    assert _state(os.environ["TFGEN_OPA_CONTAINER"]) == ""
