@@ -86,7 +86,11 @@ class OpaServerEngine:
         return bool(self._client.check_health())
 
     def _configure(self, config: dict[str, Any]) -> None:
-        """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply."""
+        """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply.
+
+        A plain PUT on the client's session: update_or_create_data hides the status code that
+        tells a refusal (rules' defaults apply) from an outage (an error).
+        """
         url = f"{self.url}/v1/data/tfgen_config"
         try:
             response = self._client._session.put(url, json=config, timeout=self._client.timeout)
@@ -104,7 +108,11 @@ class OpaServerEngine:
             )
 
     def _load_pack(self) -> None:
-        """Upload the pack's policy files through the policy API, libraries first."""
+        """Upload the pack's policy files through the policy API, libraries first.
+
+        A plain PUT: update_policy_from_string would rewrite a rejected policy as Rego v0 and
+        retry, and its error drops the HTTP status.
+        """
         rego = [p for p in self._pack.sources if p.suffix == ".rego"]
         order = sorted(rego, key=lambda p: (p.relative_to(self._pack.root).parts[0] != "lib", p))
         for path in order:
