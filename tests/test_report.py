@@ -29,7 +29,7 @@ from tfgen.model import (
 )
 from tfgen.report import FORMATS, render
 from tfgen.report.github import escape_data, escape_property
-from tfgen.report.markdown import cell
+from tfgen.report.markdown import MAX_TABLE_ROWS, cell
 from tfgen.report.sarif import artifact_location, fingerprint
 
 SARIF_SCHEMA = (
@@ -223,7 +223,9 @@ def test_text_escapes_terminal_control_characters() -> None:
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out
     assert "bad\\x1b[2J\\x1b]0;pwned\\x07\\nsecond line\\r" in out
     assert "a\\tb" in out
-    assert len(out.splitlines()) == 4  # header, row, blank, summary
+    lines = out.splitlines()
+    assert len(lines) == 4  # header, row, blank, summary
+    assert "LOCATION" not in lines[0]  # no finding has one
 
 
 def test_text_plan_column_with_several_plans() -> None:
@@ -508,13 +510,22 @@ def test_markdown_comment() -> None:
     assert "| Waived | 0 | 1 | 0 | 0 | 1 |" in lines
     assert "#### Blocking findings" in lines
     row = next(line for line in lines if "modules/kms/main" in line)
-    assert "<code>modules/kms/main\\.tf:3</code>" in row
+    assert "<code>modules/kms/main.tf:3</code>" in row
+    assert "<code>aws\\_kms\\_key.this</code>" in row
     assert "<details><summary>Advisory findings (1)</summary>" in lines
     assert "<details><summary>Waived findings (1)</summary>" in lines
     assert any("Legacy key, rotation after migration" in line for line in lines)
     assert "<details><summary>Notices (1)</summary>" in lines
     passing = render(report(findings=()), "markdown")
     assert passing.startswith("### tfgen: :white_check_mark: **PASS**\n\nNo blocking findings.")
+
+
+def test_markdown_cuts_long_tables() -> None:
+    many = tuple(finding(address=f"aws_kms_key.k{i:03d}") for i in range(MAX_TABLE_ROWS + 7))
+    out = render(report(findings=many), "markdown")
+    assert sum(1 for line in out.splitlines() if line.startswith("| <code>KMS")) == MAX_TABLE_ROWS
+    assert "... and 7 more findings; the json and sarif formats list all." in out
+    assert "| Blocking | 0 | 107 | 0 | 0 | 107 |" in out
 
 
 def _unescaped_pipes(line: str) -> int:
@@ -524,7 +535,7 @@ def _unescaped_pipes(line: str) -> int:
 def test_markdown_escapes_user_text() -> None:
     assert cell("a|b") == "a\\|b"
     assert cell("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
-    assert cell("@octocat [x](http://e)") == "&#64;octocat \\[x\\]\\(http://e\\)"
+    assert cell("@octocat [x](http://e) $x$") == "&#64;octocat \\[x\\](http://e) \\$x\\$"
     assert cell("l1\nl2") == "l1<br>l2"
     hostile = finding(message="a | b\n| c | d |", address="x|y", waiver=None)
     out = render(report(findings=(hostile,)), "markdown")
@@ -646,3 +657,52 @@ def test_any_report_renders_safely_in_every_format(rep: Report) -> None:
     summary_line = text[-1]
     assert summary_line.startswith(("PASS", "FAIL", "ERROR"))
     assert summary_line.endswith(f"(exit {rep.exit_code})")
+
+
+# Through `tfgen check` with the embedded engine and the real rule pack
+
+
+def test_every_format_through_the_cli(tmp_path: Path) -> None:
+    import contextlib
+    import io
+
+    from conftest import FIXTURES
+
+    from tfgen.cli import main
+
+    plan = tmp_path / "plan dir" / "plan.json"
+    plan.parent.mkdir()
+    plan.write_bytes((FIXTURES / "bad" / "control_valid_plan.json").read_bytes())
+    outputs: dict[str, str] = {}
+    for fmt in FORMATS:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(["check", str(plan), "--format", fmt, "--output", str(tmp_path / fmt)])
+        assert (code, err.getvalue()) == (1, ""), fmt
+        outputs[fmt] = (tmp_path / fmt).read_text(encoding="utf-8")
+    addresses = {"aws_kms_key.this", "module.child.aws_kms_key.k"}
+
+    data = json.loads(outputs["json"])
+    rotation = [f for f in data["findings"] if f["rule_id"] == "KMS-001"]
+    assert {f["address"] for f in rotation} == addresses
+    assert {f["plan"] for f in rotation} == {str(plan)}
+    assert data["summary"]["exit_code"] == 1
+
+    sarif = assert_sarif_valid(outputs["sarif"])
+    run = sarif["runs"][0]
+    assert "KMS-001" in {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+    results = [r for r in run["results"] if r["ruleId"] == "KMS-001"]
+    assert {r["locations"][0]["logicalLocations"][0]["name"] for r in results} == addresses
+    assert all(r["level"] == "error" for r in results)
+
+    root = parse_junit(outputs["junit"])
+    failed = {
+        case.get("name") for case in root.iter("testcase") if case.find("failure") is not None
+    }
+    assert addresses <= failed
+    assert root.get("failures") == str(data["summary"]["blocking"])
+
+    github = outputs["github"].splitlines()
+    assert sum(line.startswith("::error title=KMS-001") for line in github) == 2
+    assert outputs["markdown"].startswith("### tfgen: :x: **FAIL**")
+    assert outputs["text"].splitlines()[-1].startswith("FAIL: ")

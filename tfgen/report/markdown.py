@@ -9,7 +9,10 @@ from tfgen import __version__
 from tfgen.model import SEVERITIES, Finding, Report
 from tfgen.report._common import location_text, ordered, plural, status, summary
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Inline syntax only: a cell never starts a line, so block syntax (#, -, 1.) cannot trigger.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+# GitHub comments hold at most 65,536 characters: longer tables are cut with a note.
+MAX_TABLE_ROWS = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _VERDICT = {
     "pass": ":white_check_mark: **PASS**",
@@ -94,7 +97,7 @@ def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
         ["Plan"] if multi_plan else []
     )
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for f in findings:
+    for f in findings[:MAX_TABLE_ROWS]:
         cells = [
             f"{code(f.rule_id)} {cell(f.title)}",
             cell(f.severity),
@@ -105,13 +108,13 @@ def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
         if multi_plan:
             cells.append(code(f.plan))
         rows.append("| " + " | ".join(cells) + " |")
-    return rows
+    return rows + _more(findings)
 
 
 def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
     columns = ["Rule", "Resource", "Reason", "Owner", "Expires"] + (["Plan"] if multi_plan else [])
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for f in findings:
+    for f in findings[:MAX_TABLE_ROWS]:
         waiver = f.waiver
         assert waiver is not None
         cells = [
@@ -124,10 +127,17 @@ def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
         if multi_plan:
             cells.append(code(f.plan))
         rows.append("| " + " | ".join(cells) + " |")
-    return rows
+    return rows + _more(findings)
 
 
 def _details(summary_text: str, body: list[str]) -> list[str]:
     # An HTML block: markdown is not parsed on this line, so HTML escaping is the whole job.
     summary_html = html.escape(" ".join(summary_text.split()))
     return [f"<details><summary>{summary_html}</summary>", "", *body, "", "</details>", ""]
+
+
+def _more(findings: list[Finding]) -> list[str]:
+    hidden = len(findings) - MAX_TABLE_ROWS
+    if hidden <= 0:
+        return []
+    return ["", f"... and {plural(hidden, 'more finding')}; the json and sarif formats list all."]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tfgen.model import Finding, Report
 from tfgen.report._common import location_text, one_line, ordered, plural, status, summary
 
-_HEADER = ("RULE", "SEVERITY", "ENFORCEMENT", "STATUS", "ADDRESS", "MESSAGE", "LOCATION")
+_HEADER: tuple[str, ...] = ("RULE", "SEVERITY", "ENFORCEMENT", "STATUS", "ADDRESS", "MESSAGE")
 _STATUS_COLUMN = 3
 _COLORS = {"blocking": "31;1", "advisory": "33", "waived": "2", "pass": "32;1", "fail": "31;1"}
 
@@ -36,20 +36,23 @@ def _paint(text: str, key: str, color: bool) -> str:
 def _table(report: Report, findings: list[Finding], multi_plan: bool, color: bool) -> list[str]:
     if not findings:
         return []
-    header = (*_HEADER, "PLAN") if multi_plan else _HEADER
+    with_location = any(f.location is not None for f in findings)
+    header = _HEADER + (("LOCATION",) if with_location else ()) + (("PLAN",) if multi_plan else ())
     rows: list[tuple[str, ...]] = []
     for finding in findings:
-        cells = (
+        cells = [
             finding.rule_id,
             finding.severity,
             finding.enforcement,
             status(report, finding),
             finding.address,
             finding.message,
-            location_text(finding),
-            finding.plan,
-        )
-        rows.append(tuple(one_line(cell) for cell in cells[: len(header)]))
+        ]
+        if with_location:
+            cells.append(location_text(finding))
+        if multi_plan:
+            cells.append(finding.plan)
+        rows.append(tuple(one_line(cell) for cell in cells))
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [_join(header, widths)]
     for row in rows:
