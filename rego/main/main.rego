@@ -14,4 +14,8 @@ warn contains result if {
 	some result in data.tfgen.rules[group][name].warn
 }
 
+# METADATA
+# title: tfgen report
+# description: The pack's name and version with every deny and warn result.
+# entrypoint: true
 report := {"pack": {"name": "tfgen", "version": "0.1.0"}, "deny": deny, "warn": warn}
