@@ -33,8 +33,12 @@ def load_plan(
 ) -> tuple[PlanInfo, dict[str, Any]]:
     """Read, decode, parse and validate one plan; `source` is a path or `-` for stdin."""
     label = display_name(source)
-    data = _read_stdin(label, max_bytes) if source == STDIN else _read_file(source, max_bytes)
-    plan = loads_plan(data, label)
+    # The bytes go straight into loads_plan, which drops them once decoded: peak memory is the text
+    # plus the parsed document, never the bytes as well.
+    if source == STDIN:
+        plan = loads_plan(_read_stdin(label, max_bytes), label)
+    else:
+        plan = loads_plan(_read_file(source, max_bytes), label)
     return _info(source, plan), plan
 
 
@@ -74,9 +78,10 @@ def _read_file(source: str, max_bytes: int) -> bytes:
         raise InputError(source, "is a directory, expected a plan JSON file")
     if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
         raise InputError(source, _too_big(info.st_size, max_bytes))
+    limit = min(info.st_size, max_bytes) if stat.S_ISREG(info.st_mode) else max_bytes
     try:
         with Path(source).open("rb") as handle:
-            return _read_bounded(handle, source, max_bytes)
+            return _read_bounded(handle, source, max_bytes, first=limit + 1)
     except OSError as exc:
         raise InputError(source, f"cannot read: {_os_reason(exc)}") from None
 
@@ -88,12 +93,15 @@ def _read_stdin(label: str, max_bytes: int) -> bytes:
         raise InputError(label, f"cannot read: {exc}") from None
 
 
-def _read_bounded(handle: BinaryIO, label: str, max_bytes: int) -> bytes:
-    """Read at most max_bytes; one byte more means the input is over the limit."""
+def _read_bounded(handle: BinaryIO, label: str, max_bytes: int, first: int = _READ_CHUNK) -> bytes:
+    """Read at most max_bytes; one byte more means the input is over the limit.
+
+    `first` sizes the first read: a regular file's size plus one reads it in one call.
+    """
     chunks: list[bytes] = []
     total = 0
     while total <= max_bytes:
-        chunk = handle.read(min(_READ_CHUNK, max_bytes + 1 - total))
+        chunk = handle.read(min(first if not chunks else _READ_CHUNK, max_bytes + 1 - total))
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
