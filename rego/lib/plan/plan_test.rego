@@ -66,23 +66,36 @@ test_unset_policy_reported_unknown_is_default if {
 		t.unknown_change("aws_kms_key", "computed", {}, {"policy": true}),
 	]
 	config := {"resources": [
-		{"address": "aws_kms_key.unset", "mode": "managed", "type": "aws_kms_key", "name": "unset", "expressions": {}},
-		{"address": "aws_kms_key.computed", "mode": "managed", "type": "aws_kms_key", "name": "computed", "expressions": {"policy": {"references": ["aws_iam_role.r.arn"]}}},
+		_res("aws_kms_key", "unset", {}),
+		_res("aws_kms_key", "computed", {"policy": {"references": ["aws_iam_role.r.arn"]}}),
 	]}
 	states := {address: doc.state | some address, doc in plan.policies} with input as t.plan_with_config(changes, config)
 	states == {"aws_kms_key.unset": "default", "aws_kms_key.computed": "unknown"}
 }
 
 test_config_address_drops_instance_keys if {
-	plan.config_address({"type": "aws_kms_key", "name": "this", "module_address": `module.a["x"].module.b[0]`}) == "module.a.module.b.aws_kms_key.this"
+	nested := {"type": "aws_kms_key", "name": "this", "module_address": `module.a["x"].module.b[0]`}
+	plan.config_address(nested) == "module.a.module.b.aws_kms_key.this"
 	plan.config_address({"type": "aws_kms_key", "name": "this"}) == "aws_kms_key.this"
 }
 
-_child_key := object.union(t.key("this", {}), {"address": "module.logs.aws_kms_key.this", "module_address": "module.logs"})
+# A resource change `rc` moved into the module `module`.
+_in(module, rc) := object.union(rc, {"address": concat(".", [module, rc.address]), "module_address": module})
 
-_nested_key := object.union(t.key("this", {}), {"address": "module.outer.module.inner.aws_kms_key.this[0]", "module_address": "module.outer.module.inner", "index": 0})
+_child_key := _in("module.logs", t.key("this", {}))
 
-_res(type, name, expressions) := {"address": concat(".", [type, name]), "mode": "managed", "type": type, "name": name, "expressions": expressions}
+_nested_key := object.union(
+	_in("module.outer.module.inner", t.key("this", {})),
+	{"address": "module.outer.module.inner.aws_kms_key.this[0]", "index": 0},
+)
+
+_res(type, name, expressions) := {
+	"address": concat(".", [type, name]),
+	"mode": "managed",
+	"type": type,
+	"name": name,
+	"expressions": expressions,
+}
 
 _kms_ref(refs) := {"kms_key_id": {"references": refs}}
 
@@ -94,8 +107,8 @@ test_trail_keys_through_references if {
 		t.trail("direct", {}),
 		t.trail("output", {}),
 		t.trail("nested", {}),
-		object.union(t.trail("inner", {}), {"address": "module.logs.aws_cloudtrail.inner", "module_address": "module.logs"}),
-		object.union(t.trail("via_var", {}), {"address": "module.logs.aws_cloudtrail.via_var", "module_address": "module.logs"}),
+		_in("module.logs", t.trail("inner", {})),
+		_in("module.logs", t.trail("via_var", {})),
 		t.trail("to_data", {}),
 		t.trail("alias", {}),
 	]
@@ -163,7 +176,8 @@ test_key_policy_resources_take_over_the_key if {
 		t.change("aws_kms_key_policy", "attached", {"policy": t.policy([t.root_statement])}),
 		t.change("aws_kms_key_policy", "by_value", {"key_id": "abcd", "policy": t.policy([t.root_statement])}),
 	]
-	config := {"resources": [_res("aws_kms_key_policy", "attached", {"key_id": {"references": ["aws_kms_key.attached.id", "aws_kms_key.attached"]}})]}
+	key_id := {"key_id": {"references": ["aws_kms_key.attached.id", "aws_kms_key.attached"]}}
+	config := {"resources": [_res("aws_kms_key_policy", "attached", key_id)]}
 	effective := plan.effective_policies with input as t.plan_with_config(changes, config)
 	effective == {
 		"aws_kms_key.attached": {"aws_kms_key_policy.attached"},

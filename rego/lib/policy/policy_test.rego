@@ -47,7 +47,17 @@ test_parse_principal_forms if {
 	stmt.not_principal
 	stmt.label == `statement "S"`
 	stmt.aws == {t.root}
-	_one({"Effect": "Allow", "Principal": {"Service": ["CloudTrail.amazonaws.com"]}, "Action": "kms:*"}).services == {"cloudtrail.amazonaws.com"}
+	service := _one({"Effect": "Allow", "Principal": {"Service": ["CloudTrail.amazonaws.com"]}, "Action": "kms:*"})
+	service.services == {"cloudtrail.amazonaws.com"}
+}
+
+_cond(operator, base, all_values, if_exists, key, values) := {
+	"operator": operator,
+	"base": base,
+	"all_values": all_values,
+	"if_exists": if_exists,
+	"key": key,
+	"values": values,
 }
 
 test_parse_conditions if {
@@ -59,10 +69,10 @@ test_parse_conditions if {
 		"Broken": "x",
 	}})
 	{c | some c in stmt.conditions} == {
-		{"operator": "ForAnyValue:StringLike", "base": "stringlike", "all_values": false, "if_exists": false, "key": "kms:calleraccount", "values": ["1", "2"]},
-		{"operator": "StringEqualsIfExists", "base": "stringequals", "all_values": false, "if_exists": true, "key": "aws:principalorgid", "values": ["o-1"]},
-		{"operator": "forallvalues:stringequals", "base": "stringequals", "all_values": true, "if_exists": false, "key": "aws:principalaccount", "values": ["1"]},
-		{"operator": "Bool", "base": "bool", "all_values": false, "if_exists": false, "key": "aws:securetransport", "values": [true]},
+		_cond("ForAnyValue:StringLike", "stringlike", false, false, "kms:calleraccount", ["1", "2"]),
+		_cond("StringEqualsIfExists", "stringequals", false, true, "aws:principalorgid", ["o-1"]),
+		_cond("forallvalues:stringequals", "stringequals", true, false, "aws:principalaccount", ["1"]),
+		_cond("Bool", "bool", false, false, "aws:securetransport", [true]),
 	}
 	_one({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Condition": []}).conditions == []
 }
@@ -134,22 +144,34 @@ test_account_specific_trail_arn if {
 
 test_encrypt_problems if {
 	count(policy.encrypt_problems(policy.parse(t.policy([t.encrypt_statement])).statements)) == 0
-	policy.encrypt_problems([]) == {{"statement": "", "message": "no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*"}}
+	missing := "no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*"
+	policy.encrypt_problems([]) == {{"statement": "", "message": missing}}
 	unconditioned := object.remove(t.encrypt_statement, ["Condition"])
 	policy.encrypt_problems(policy.parse(t.policy([unconditioned])).statements) == {{
 		"statement": `statement "Encrypt"`,
-		"message": `statement "Encrypt" allows cloudtrail.amazonaws.com kms:GenerateDataKey* without a kms:EncryptionContext:aws:cloudtrail:arn condition`,
+		"message": concat("", [
+			`statement "Encrypt" allows cloudtrail.amazonaws.com kms:GenerateDataKey*`,
+			" without a kms:EncryptionContext:aws:cloudtrail:arn condition",
+		]),
 	}}
-	any_account := object.union(t.encrypt_statement, {"Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": ["arn:aws:cloudtrail:*:*:trail/*", 5]}}})
+	values := ["arn:aws:cloudtrail:*:*:trail/*", 5]
+	any_account := object.union(
+		t.encrypt_statement,
+		{"Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": values}}},
+	)
 	policy.encrypt_problems(policy.parse(t.policy([any_account])).statements) == {{
 		"statement": `statement "Encrypt"`,
-		"message": `statement "Encrypt" scopes kms:EncryptionContext:aws:cloudtrail:arn to 5, arn:aws:cloudtrail:*:*:trail/*, which is not an account-specific trail ARN`,
+		"message": concat("", [
+			`statement "Encrypt" scopes kms:EncryptionContext:aws:cloudtrail:arn`,
+			" to 5, arn:aws:cloudtrail:*:*:trail/*, which is not an account-specific trail ARN",
+		]),
 	}}
 }
 
 test_describe_problems if {
 	count(policy.describe_problems(policy.parse(t.policy([t.describe_statement])).statements)) == 0
-	policy.describe_problems([]) == {{"statement": "", "message": "no statement allows cloudtrail.amazonaws.com kms:DescribeKey"}}
+	missing := "no statement allows cloudtrail.amazonaws.com kms:DescribeKey"
+	policy.describe_problems([]) == {{"statement": "", "message": missing}}
 }
 
 test_trail_patterns if {

@@ -84,7 +84,9 @@ good_key := {
 	"policy": policy([root_statement]),
 }
 
-cloudtrail_key := object.union(good_key, {"policy": policy([root_statement, encrypt_statement, describe_statement, decrypt_statement])})
+cloudtrail_key := object.union(good_key, {"policy": policy(cloudtrail_statements)})
+
+cloudtrail_statements := [root_statement, encrypt_statement, describe_statement, decrypt_statement]
 
 # A good key with this policy statement list.
 key_with(name, statements) := key(name, object.union(good_key, {"policy": policy(statements)}))

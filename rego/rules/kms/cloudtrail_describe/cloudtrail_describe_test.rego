@@ -9,7 +9,10 @@ test_deny_without_describe_grant if {
 		t.change("aws_kms_key_policy", "p", {"policy": t.policy([t.root_statement, t.encrypt_statement, object.union(t.describe_statement, {"Effect": "Deny"})])}),
 	]
 	t.pairs(cloudtrail_describe.deny) == {
-		["aws_kms_key.no_describe", "aws_kms_key.no_describe: no statement allows cloudtrail.amazonaws.com kms:DescribeKey"],
+		[
+			"aws_kms_key.no_describe",
+			"aws_kms_key.no_describe: no statement allows cloudtrail.amazonaws.com kms:DescribeKey",
+		],
 		["aws_kms_key_policy.p", "aws_kms_key_policy.p: no statement allows cloudtrail.amazonaws.com kms:DescribeKey"],
 	} with input as t.plan(changes)
 }

@@ -17,9 +17,18 @@ test_deny_non_symmetric_cloudtrail_keys if {
 		t.trail("unknown", {"kms_key_id": _arn("unknown")}),
 	]
 	t.pairs(cloudtrail_key_spec.deny) == {
-		["aws_kms_key.rsa", "aws_kms_key.rsa is used for CloudTrail but has customer_master_key_spec RSA_2048, not SYMMETRIC_DEFAULT"],
-		["aws_kms_key.hmac", "aws_kms_key.hmac is used for CloudTrail but has customer_master_key_spec HMAC_256, not SYMMETRIC_DEFAULT"],
-		["aws_kms_key.hmac", "aws_kms_key.hmac is used for CloudTrail but has key_usage GENERATE_VERIFY_MAC, not ENCRYPT_DECRYPT"],
+		[
+			"aws_kms_key.rsa",
+			"aws_kms_key.rsa is used for CloudTrail but has customer_master_key_spec RSA_2048, not SYMMETRIC_DEFAULT",
+		],
+		[
+			"aws_kms_key.hmac",
+			"aws_kms_key.hmac is used for CloudTrail but has customer_master_key_spec HMAC_256, not SYMMETRIC_DEFAULT",
+		],
+		[
+			"aws_kms_key.hmac",
+			"aws_kms_key.hmac is used for CloudTrail but has key_usage GENERATE_VERIFY_MAC, not ENCRYPT_DECRYPT",
+		],
 		["aws_kms_key.unknown", "aws_kms_key.unknown is used for CloudTrail but its key_usage is unknown at plan time"],
 	} with input as t.plan(changes)
 }

@@ -15,12 +15,24 @@ test_warn_full_access_to_non_roots if {
 		{"Sid": "NotPrincipal", "Effect": "Allow", "NotPrincipal": {"AWS": t.root}, "Action": "kms:*", "Resource": "*"},
 	]
 	t.pairs(full_access.warn) == {
-		["aws_kms_key.k", `aws_kms_key.k: statement "Mixed" grants full KMS access to arn:aws:iam::111122223333:user/username`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "Star" grants full KMS access to arn:aws:iam::111122223333:role/admin`],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "Mixed" grants full KMS access to arn:aws:iam::111122223333:user/username`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "Star" grants full KMS access to arn:aws:iam::111122223333:role/admin`,
+		],
 		["aws_kms_key.k", `aws_kms_key.k: statement "Service" grants full KMS access to cloudtrail.amazonaws.com`],
 		["aws_kms_key.k", `aws_kms_key.k: statement "Public" grants full KMS access to *`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "NotAction" grants full KMS access to arn:aws:iam::111122223333:role/ops`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "NotPrincipal" grants full KMS access to every principal outside NotPrincipal`],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "NotAction" grants full KMS access to arn:aws:iam::111122223333:role/ops`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "NotPrincipal" grants full KMS access to every principal outside NotPrincipal`,
+		],
 	} with input as t.plan([t.key_with("k", statements)])
 }
 

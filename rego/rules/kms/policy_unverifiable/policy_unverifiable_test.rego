@@ -10,9 +10,15 @@ test_deny_unknown_or_invalid_policies if {
 		t.change("aws_kms_key_policy", "no_statement", {"policy": "{\"Version\": \"2012-10-17\"}"}),
 	]
 	t.pairs(policy_unverifiable.deny) == {
-		["aws_kms_key.unknown", "aws_kms_key.unknown has a policy that is unknown at plan time, so it cannot be verified"],
+		[
+			"aws_kms_key.unknown",
+			"aws_kms_key.unknown has a policy that is unknown at plan time, so it cannot be verified",
+		],
 		["aws_kms_key.not_json", "aws_kms_key.not_json has an invalid policy: the policy is not valid JSON"],
-		["aws_kms_key_policy.no_statement", "aws_kms_key_policy.no_statement has an invalid policy: the policy has no valid Statement list"],
+		[
+			"aws_kms_key_policy.no_statement",
+			"aws_kms_key_policy.no_statement has an invalid policy: the policy has no valid Statement list",
+		],
 	} with input as t.plan(changes)
 }
 

@@ -19,13 +19,34 @@ test_deny_public_principals_without_account_condition if {
 	]
 	t.pairs(public_principal.deny) == {
 		["aws_kms_key.k", `aws_kms_key.k: statement "Star" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "AwsStar" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "AwsStarList" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "LikeStar" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "IfExists" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "AllValues" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", `aws_kms_key.k: statement "Negated" allows principal "*" without a concrete account condition`],
-		["aws_kms_key.k", "aws_kms_key.k: Statement[8] allows every principal outside NotPrincipal without a concrete account condition"],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "AwsStar" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "AwsStarList" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "LikeStar" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "IfExists" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "AllValues" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			`aws_kms_key.k: statement "Negated" allows principal "*" without a concrete account condition`,
+		],
+		[
+			"aws_kms_key.k",
+			"aws_kms_key.k: Statement[8] allows every principal outside NotPrincipal without a concrete account condition",
+		],
 	} with input as t.plan([t.key_with("k", statements)])
 }
 
