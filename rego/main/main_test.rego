@@ -11,7 +11,8 @@ test_report_unions_deny_and_warn if {
 }
 
 test_report_warn if {
-	report := main.report with input as t.plan([t.key_with("k", [t.root_statement, object.union(t.root_statement, {"Principal": {"AWS": "arn:aws:iam::111122223333:user/u"}})])])
+	user_admin := object.union(t.root_statement, {"Principal": {"AWS": "arn:aws:iam::111122223333:user/u"}})
+	report := main.report with input as t.plan([t.key_with("k", [t.root_statement, user_admin])])
 	report.deny == set()
 	{[r.rule_id, r.address] | some r in report.warn} == {["KMS-012", "aws_kms_key.k"]}
 }

@@ -4,7 +4,11 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.cloudtrail.encryption
 
 test_deny_trails_without_kms_key if {
-	changes := [t.trail("unset", {"name": "a"}), t.trail("null", {"kms_key_id": null}), t.trail("empty", {"kms_key_id": ""})]
+	changes := [
+		t.trail("unset", {"name": "a"}),
+		t.trail("null", {"kms_key_id": null}),
+		t.trail("empty", {"kms_key_id": ""}),
+	]
 	t.pairs(encryption.deny) == {
 		[
 			"aws_cloudtrail.unset",

@@ -4,18 +4,32 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.account_decrypt
 import data.tfgen.rules.kms.public_principal
 
-_decrypt(sid, action, condition) := {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": "*", "Condition": condition}
+_decrypt(sid, action, condition) := {
+	"Sid": sid,
+	"Effect": "Allow",
+	"Principal": {"AWS": "*"},
+	"Action": action,
+	"Resource": "*",
+	"Condition": condition,
+}
+
+_star_context := {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "*"}}
+
+_ec2 := "ec2.us-east-1.amazonaws.com"
 
 _caller := {"StringEquals": {"kms:CallerAccount": t.account}}
 
-_message(sid) := concat("", ["aws_kms_key.k: statement \"", sid, "\" lets any principal of the account decrypt without a kms:EncryptionContext:aws:cloudtrail:arn condition"])
+_message(sid) := concat("", [
+	"aws_kms_key.k: statement \"", sid, "\" lets any principal of the account decrypt",
+	" without a kms:EncryptionContext:aws:cloudtrail:arn condition",
+])
 
 test_deny_account_wide_decrypt_without_context if {
 	statements := [
 		t.root_statement, t.encrypt_statement, t.describe_statement,
 		_decrypt("Plain", ["kms:Decrypt", "kms:ReEncryptFrom"], _caller),
 		_decrypt("ReEncrypt", "kms:ReEncrypt*", _caller),
-		_decrypt("StarContext", "kms:Decr*", object.union(_caller, {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "*"}})),
+		_decrypt("StarContext", "kms:Decr*", object.union(_caller, _star_context)),
 	]
 	t.pairs(account_decrypt.deny) == {
 		["aws_kms_key.k", _message("Plain")],
@@ -34,7 +48,7 @@ test_allow_disjoint_from_kms_011 if {
 test_allow_context_bound_or_other_actions if {
 	statements := [
 		t.root_statement, t.encrypt_statement, t.describe_statement, t.decrypt_statement,
-		_decrypt("Alias", "kms:CreateAlias", object.union(_caller, {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "kms:CallerAccount": t.account}})),
+		_decrypt("Alias", "kms:CreateAlias", {"StringEquals": {"kms:ViaService": _ec2, "kms:CallerAccount": t.account}}),
 		object.union(_decrypt("Named", "kms:Decrypt", {}), {"Principal": {"AWS": "arn:aws:iam::111122223333:role/auditor"}}),
 	]
 	account_decrypt.deny == set() with input as t.plan([t.key_with("k", statements)])

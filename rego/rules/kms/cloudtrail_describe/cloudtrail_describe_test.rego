@@ -4,9 +4,10 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.cloudtrail_describe
 
 test_deny_without_describe_grant if {
+	denied := object.union(t.describe_statement, {"Effect": "Deny"})
 	changes := [
 		t.key_with("no_describe", [t.root_statement, t.encrypt_statement]),
-		t.change("aws_kms_key_policy", "p", {"policy": t.policy([t.root_statement, t.encrypt_statement, object.union(t.describe_statement, {"Effect": "Deny"})])}),
+		t.change("aws_kms_key_policy", "p", {"policy": t.policy([t.root_statement, t.encrypt_statement, denied])}),
 	]
 	t.pairs(cloudtrail_describe.deny) == {
 		[
@@ -18,9 +19,10 @@ test_deny_without_describe_grant if {
 }
 
 test_allow_describe_forms if {
+	both := object.union(t.encrypt_statement, {"Action": ["kms:GenerateDataKey*", "kms:Describe*"]})
 	changes := [
 		t.key("console", t.cloudtrail_key),
-		t.key_with("wildcard", [t.root_statement, object.union(t.encrypt_statement, {"Action": ["kms:GenerateDataKey*", "kms:Describe*"]})]),
+		t.key_with("wildcard", [t.root_statement, both]),
 	]
 	cloudtrail_describe.deny == set() with input as t.plan(changes)
 }

@@ -4,9 +4,10 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.cloudtrail_key_enabled
 
 test_deny_disabled_or_unknown_cloudtrail_keys if {
+	policy := t.policy([t.root_statement, t.describe_statement])
 	changes := [
 		t.key_with("disabled", [t.root_statement, t.encrypt_statement]),
-		t.unknown_change("aws_kms_key", "unknown", {"policy": t.policy([t.root_statement, t.describe_statement])}, {"is_enabled": true}),
+		t.unknown_change("aws_kms_key", "unknown", {"policy": policy}, {"is_enabled": true}),
 	]
 	disabled := object.union(changes[0], {"change": {"after": {"is_enabled": false}}})
 	t.pairs(cloudtrail_key_enabled.deny) == {

@@ -15,7 +15,8 @@ test_warn_short_or_unknown_window if {
 }
 
 test_allow_default_and_full_window if {
-	deletion_window.warn == set() with input as t.plan([t.key("unset", {}), t.key("full", {"deletion_window_in_days": 30})])
+	changes := [t.key("unset", {}), t.key("full", {"deletion_window_in_days": 30})]
+	deletion_window.warn == set() with input as t.plan(changes)
 }
 
 test_configured_minimum if {

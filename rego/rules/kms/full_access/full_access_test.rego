@@ -3,7 +3,13 @@ package tfgen.rules.kms.full_access_test
 import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.full_access
 
-_admin(sid, principal, action) := {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}
+_admin(sid, principal, action) := {
+	"Sid": sid,
+	"Effect": "Allow",
+	"Principal": principal,
+	"Action": action,
+	"Resource": "*",
+}
 
 test_warn_full_access_to_non_roots if {
 	statements := [
@@ -11,7 +17,10 @@ test_warn_full_access_to_non_roots if {
 		_admin("Star", {"AWS": "arn:aws:iam::111122223333:role/admin"}, ["*"]),
 		_admin("Service", {"Service": "cloudtrail.amazonaws.com"}, "KMS:*"),
 		_admin("Public", {"AWS": "*"}, "kms:*"),
-		{"Sid": "NotAction", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/ops"}, "NotAction": "kms:ScheduleKeyDeletion", "Resource": "*"},
+		object.union(
+			object.remove(_admin("NotAction", {"AWS": "arn:aws:iam::111122223333:role/ops"}, ""), ["Action"]),
+			{"NotAction": "kms:ScheduleKeyDeletion"},
+		),
 		{"Sid": "NotPrincipal", "Effect": "Allow", "NotPrincipal": {"AWS": t.root}, "Action": "kms:*", "Resource": "*"},
 	]
 	t.pairs(full_access.warn) == {

@@ -4,9 +4,10 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.lockout_safety_check
 
 test_deny_bypass_true_or_unknown if {
+	policy := t.policy([t.root_statement])
 	changes := [
 		t.key("bypass", {"bypass_policy_lockout_safety_check": true}),
-		t.change("aws_kms_key_policy", "bypass", {"bypass_policy_lockout_safety_check": true, "policy": t.policy([t.root_statement])}),
+		t.change("aws_kms_key_policy", "bypass", {"bypass_policy_lockout_safety_check": true, "policy": policy}),
 		t.unknown_change("aws_kms_key", "unknown", {}, {"bypass_policy_lockout_safety_check": true}),
 	]
 	t.pairs(lockout_safety_check.deny) == {

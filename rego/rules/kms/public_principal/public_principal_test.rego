@@ -3,7 +3,14 @@ package tfgen.rules.kms.public_principal_test
 import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.public_principal
 
-_stmt(sid, principal, condition) := {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": "kms:Decrypt", "Resource": "*", "Condition": condition}
+_stmt(sid, principal, condition) := {
+	"Sid": sid,
+	"Effect": "Allow",
+	"Principal": principal,
+	"Action": "kms:Decrypt",
+	"Resource": "*",
+	"Condition": condition,
+}
 
 test_deny_public_principals_without_account_condition if {
 	statements := [
@@ -51,7 +58,8 @@ test_deny_public_principals_without_account_condition if {
 }
 
 test_deny_on_key_policy_resources if {
-	change := t.change("aws_kms_key_policy", "p", {"policy": t.policy([t.root_statement, _stmt("AwsStar", {"AWS": "*"}, {})])})
+	policy := t.policy([t.root_statement, _stmt("AwsStar", {"AWS": "*"}, {})])
+	change := t.change("aws_kms_key_policy", "p", {"policy": policy})
 	t.addresses(public_principal.deny) == {"aws_kms_key_policy.p"} with input as t.plan([change])
 }
 

@@ -7,14 +7,18 @@ _admin(principal, action) := {"Effect": "Allow", "Principal": principal, "Action
 
 _message(address) := concat("", [address, ": no statement lets the account root administer the key (kms:PutKeyPolicy)"])
 
+_key_arn := "arn:aws:kms:us-east-1:111122223333:key/1"
+
 test_deny_without_root_administration if {
+	other_root := _admin({"AWS": "arn:aws:iam::444455556666:root"}, "kms:*")
+	bare_other_root := _admin({"AWS": "444455556666"}, "kms:*")
 	changes := [
 		t.key_with("no_root", [_admin({"AWS": "arn:aws:iam::111122223333:role/admin"}, "kms:*")]),
 		t.key_with("root_reads", [_admin({"AWS": t.root}, ["kms:Describe*", "kms:Get*"])]),
 		t.key_with("root_denied_only", [object.union(_admin({"AWS": t.root}, "kms:*"), {"Effect": "Deny"})]),
 		t.key_with("not_principal", [{"Effect": "Allow", "NotPrincipal": {"AWS": t.root}, "Action": "kms:*"}]),
-		object.union(t.key_with("other_account", [_admin({"AWS": "arn:aws:iam::444455556666:root"}, "kms:*")]), {"change": {"after": {"arn": "arn:aws:kms:us-east-1:111122223333:key/1"}}}),
-		t.change("aws_kms_key_policy", "p", {"key_id": "arn:aws:kms:us-east-1:111122223333:key/1", "policy": t.policy([_admin({"AWS": "444455556666"}, "kms:*")])}),
+		object.union(t.key_with("other_account", [other_root]), {"change": {"after": {"arn": _key_arn}}}),
+		t.change("aws_kms_key_policy", "p", {"key_id": _key_arn, "policy": t.policy([bare_other_root])}),
 	]
 	t.pairs(root_access.deny) == {
 		["aws_kms_key.no_root", _message("aws_kms_key.no_root")],

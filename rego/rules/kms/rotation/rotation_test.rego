@@ -4,10 +4,11 @@ import data.tfgen.lib.testing as t
 import data.tfgen.rules.kms.rotation
 
 test_deny_rotation_off_unset_or_unknown if {
+	unset := object.remove(t.good_key, ["enable_key_rotation"])
 	changes := [
 		t.key("off", object.union(t.good_key, {"enable_key_rotation": false})),
-		t.key("unset", object.remove(t.good_key, ["enable_key_rotation"])),
-		t.unknown_change("aws_kms_key", "unknown", object.remove(t.good_key, ["enable_key_rotation"]), {"enable_key_rotation": true}),
+		t.key("unset", unset),
+		t.unknown_change("aws_kms_key", "unknown", unset, {"enable_key_rotation": true}),
 	]
 	t.pairs(rotation.deny) == {
 		["aws_kms_key.off", "aws_kms_key.off does not enable automatic key rotation"],
