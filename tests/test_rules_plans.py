@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,41 +53,19 @@ def eval_opa(opa_bin: Path, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def wasm_policy(opa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The pack compiled once per session with `opa build -t wasm -e main/report`."""
-    try:
-        import opapywasm.runtime
-        import wasmtime
-        from opapywasm import OpaWasmPolicy
-    except ImportError as exc:
-        missing("opa-py-wasm", str(exc))
-        raise
-    out = tmp_path_factory.mktemp("wasm")
-    bundle = out / "bundle.tar.gz"
-    build = ["build", "-t", "wasm", "-e", "main/report", "--ignore", "*_test.rego"]
-    subprocess.run(
-        [str(opa_bin), *build, "-o", str(bundle), str(REGO)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    with tarfile.open(bundle) as tar:
-        member = tar.extractfile("/policy.wasm")
-        assert member is not None
-        wasm = member.read()
-    # opa-py-wasm 1.2 starts memory at 2 pages and does not retry when the module's import
-    # asks for more, which this pack's data segments do: start at the module's minimum.
-    module = wasmtime.Module(wasmtime.Engine(), wasm)
-    pages = max(
-        imp.type.limits.min for imp in module.imports if isinstance(imp.type, wasmtime.MemoryType)
-    )
-    opapywasm.runtime._DEFAULT_MEMORY_PAGES = max(opapywasm.runtime._DEFAULT_MEMORY_PAGES, pages)
-    return OpaWasmPolicy.from_wasm_bytes(wasm)
+def wasm_policy(opa_bin: Path) -> Iterator[Any]:
+    """The product's embedded engine: the pack compiled once by `opa build -t wasm`, in-process."""
+    from tfgen.engines.embedded import EmbeddedEngine
+    from tfgen.rulepack import locate
+
+    engine = EmbeddedEngine(locate(REGO))
+    yield engine
+    engine.close()
 
 
-def eval_wasm(policy: Any, plan: dict[str, Any]) -> dict[str, Any]:
+def eval_wasm(engine: Any, plan: dict[str, Any]) -> dict[str, Any]:
     """data.main.report on the embedded (Wasm) engine."""
-    report: dict[str, Any] = policy.evaluate_raw(plan, "main/report")[0]["result"]
+    report: dict[str, Any] = engine.evaluate(plan)
     return report
 
 
