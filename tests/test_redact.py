@@ -136,3 +136,41 @@ def test_input_secrets_from_vars_var_files_and_environment(tmp_path: Path) -> No
     }
     message = "Error: invalid value from-the-cli for var.token"
     assert scrub(message, secrets) == f"Error: invalid value {REDACTED} for var.token"
+
+
+def test_literal_passed_to_a_sensitive_child_variable() -> None:
+    call = {
+        "expressions": {
+            "token": {"constant_value": "literal-secret"},
+            "name": {"constant_value": "x"},
+        },
+        "module": {"variables": {"token": {"sensitive": True}, "name": {}}},
+    }
+    plan = {"configuration": {"root_module": {"module_calls": {"child": call}}}}
+    redacted, secrets = redact_plan(plan)
+    expressions = redacted["configuration"]["root_module"]["module_calls"]["child"]["expressions"]
+    assert expressions == {"token": {"constant_value": REDACTED}, "name": {"constant_value": "x"}}
+    assert secrets.values == {"literal-secret"}
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {"resource_changes": None, "planned_values": None, "variables": None},
+        {
+            "resource_changes": [
+                "x",
+                {"change": None},
+                {"change": {"after": 1, "after_sensitive": 5}},
+            ]
+        },
+        {"planned_values": {"outputs": {"o": "x"}, "root_module": {"child_modules": [None, 3]}}},
+        {"configuration": {"root_module": {"variables": None, "module_calls": {"m": None}}}},
+        {"configuration": {"root_module": {"module_calls": {"m": {"expressions": {"a": 1}}}}}},
+        {"variables": {"v": "not an object"}, "output_changes": {"o": None}},
+    ],
+)
+def test_odd_shapes_do_not_crash(plan: dict[str, Any]) -> None:
+    redacted, secrets = redact_plan(plan)
+    assert redacted == plan
+    assert not secrets

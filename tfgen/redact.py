@@ -59,24 +59,43 @@ def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
     for resource in _state_resources(plan):
         resource["values"] = _mask(resource.get("values"), resource.get("sensitive_values"), found)
     for outputs in (
-        plan.get("planned_values", {}).get("outputs", {}),
-        plan.get("prior_state", {}).get("values", {}).get("outputs", {}),
+        _at(plan, "planned_values", "outputs"),
+        _at(plan, "prior_state", "values", "outputs"),
     ):
-        for output in outputs.values():
+        for output in _objects(outputs):
             if output.get("sensitive") and "value" in output:
                 output["value"] = _mask(output["value"], True, found)
-    root_vars = plan.get("configuration", {}).get("root_module", {}).get("variables", {})
-    for name, variable in plan.get("variables", {}).items():
-        if root_vars.get(name, {}).get("sensitive") and isinstance(variable, dict):
+    root = _at(plan, "configuration", "root_module")
+    root_vars = _at(root, "variables")
+    for name, variable in _at(plan, "variables").items():
+        if _at(root_vars, name).get("sensitive") and isinstance(variable, dict):
             variable["value"] = _mask(variable.get("value"), True, found)
-    for module in _config_modules(plan.get("configuration", {}).get("root_module", {})):
-        for variable in module.get("variables", {}).values():
+    for module in _config_modules(root):
+        for variable in _objects(_at(module, "variables")):
             if variable.get("sensitive") and "default" in variable:
                 variable["default"] = _mask(variable["default"], True, found)
+        for call in _objects(_at(module, "module_calls")):
+            # A literal passed to a child module's sensitive variable.
+            inputs = _at(call, "module", "variables")
+            for name, expression in _at(call, "expressions").items():
+                sensitive = _at(inputs, name).get("sensitive")
+                if sensitive and isinstance(expression, dict) and "constant_value" in expression:
+                    expression["constant_value"] = _mask(expression["constant_value"], True, found)
     secrets = Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
     # Second pass: a sensitive string copied where Terraform did not mark it (e.g. tags_all).
     scrubbed: dict[str, Any] = _scrub_tree(plan, secrets) if secrets else plan
     return scrubbed, secrets
+
+
+def _at(value: Any, *keys: str) -> dict[str, Any]:
+    """The object at value[k1][k2]..., or {} where anything on the way is missing or not one."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(table: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    return (v for v in table.values() if isinstance(v, dict))
 
 
 def _mask(value: Any, mask: Any, found: set[str]) -> Any:
@@ -116,35 +135,36 @@ def _scrub_tree(value: Any, secrets: Secrets) -> Any:
 
 def _changes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for key in ("resource_changes", "resource_drift"):
-        for item in plan.get(key) or ():
-            if isinstance(item.get("change"), dict):
+        for item in _list(plan.get(key)):
+            if isinstance(item, dict) and isinstance(item.get("change"), dict):
                 yield item["change"]
-    for change in (plan.get("output_changes") or {}).values():
-        if isinstance(change, dict):
-            yield change
+    yield from _objects(_at(plan, "output_changes"))
 
 
 def _state_resources(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    roots = [
-        plan.get("planned_values", {}).get("root_module"),
-        plan.get("prior_state", {}).get("values", {}).get("root_module"),
-    ]
-    for root in roots:
-        if isinstance(root, dict):
-            yield from _module_resources(root)
+    for root in (
+        _at(plan, "planned_values", "root_module"),
+        _at(plan, "prior_state", "values", "root_module"),
+    ):
+        yield from _module_resources(root)
 
 
 def _module_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield from (r for r in module.get("resources") or () if isinstance(r, dict))
-    for child in module.get("child_modules") or ():
-        yield from _module_resources(child)
+    yield from (r for r in _list(module.get("resources")) if isinstance(r, dict))
+    for child in _list(module.get("child_modules")):
+        if isinstance(child, dict):
+            yield from _module_resources(child)
 
 
 def _config_modules(module: dict[str, Any]) -> Iterable[dict[str, Any]]:
     yield module
-    for call in (module.get("module_calls") or {}).values():
+    for call in _objects(_at(module, "module_calls")):
         if isinstance(call.get("module"), dict):
             yield from _config_modules(call["module"])
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def input_secrets(

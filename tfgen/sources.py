@@ -133,7 +133,7 @@ class SourceMap:
         self.root = root_dir.resolve()
         base = (base or self.root).resolve()
         self.base = base if self.root.is_relative_to(base) else self.root
-        self.config: Mapping[str, Any] = plan.get("configuration", {}).get("root_module", {})
+        self.config = _obj(_obj(plan.get("configuration")).get("root_module"))
         self.installed = _installed_modules(self.root)
         self._blocks: dict[Path, dict[tuple[str, ...], tuple[Path, int]]] = {}
 
@@ -153,7 +153,7 @@ class SourceMap:
         for depth, name in enumerate(parsed.modules):
             if directory is not None:
                 call_site = self._module_blocks(directory).get(("module", name)) or call_site
-            call = (config or {}).get("module_calls", {}).get(name, {})
+            call = _obj(_obj(_obj(config).get("module_calls")).get(name))
             directory = self._module_dir(parsed.modules[: depth + 1], directory, call)
             config = call.get("module")
         kind = "data" if parsed.mode == "data" else "resource"
@@ -184,6 +184,10 @@ class SourceMap:
             if path.is_relative_to(base):
                 return path.relative_to(base).as_posix()
         return Path(os.path.relpath(path, self.base)).as_posix()
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _installed_modules(root: Path) -> dict[str, Path]:
