@@ -59,6 +59,13 @@ _policy_of(rc) := {"state": "unknown"} if {
 
 _policy_of(rc) := {"state": "default", "statements": []} if _default_policy(rc)
 
+_policy_of(rc) := {"state": "invalid", "reason": "the policy attribute is missing"} if {
+	rc.type == "aws_kms_key_policy"
+	absent(rc, "policy")
+}
+
+_policy_of(rc) := policy.parse(value(rc, "policy"))
+
 _default_policy(rc) if {
 	rc.type == "aws_kms_key"
 	absent(rc, "policy")
@@ -71,13 +78,6 @@ _default_policy(rc) if {
 	expr := _expressions(rc)
 	not "policy" in object.keys(expr.expressions)
 }
-
-_policy_of(rc) := {"state": "invalid", "reason": "the policy attribute is missing"} if {
-	rc.type == "aws_kms_key_policy"
-	absent(rc, "policy")
-}
-
-_policy_of(rc) := policy.parse(value(rc, "policy"))
 
 # Addresses of holders whose policy names cloudtrail.amazonaws.com as a service principal.
 names_cloudtrail contains address if {
@@ -152,7 +152,7 @@ referenced(rc, attr, type) := {address |
 	some address in _instances[target]
 }
 
-# Follow references through at most five module boundaries (Rego has no recursion).
+# Follow references for at most five hops (Rego has no recursion).
 _resolve(l0) := targets if {
 	l1 := _hop(l0)
 	l2 := _hop(l1)

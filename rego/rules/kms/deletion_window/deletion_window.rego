@@ -33,13 +33,13 @@ warn contains result.fail_with(rego.metadata.chain(), key, message, {"days": day
 	])
 }
 
-# Unset means AWS's default window.
-_days(key) := plan.value(key, "deletion_window_in_days")
-
-_days(key) := 30 if plan.absent(key, "deletion_window_in_days")
-
 warn contains result.fail(rego.metadata.chain(), key, message) if {
 	some key in plan.kms_keys
 	plan.unknown(key, "deletion_window_in_days")
 	message := concat("", [key.address, " has deletion_window_in_days unknown at plan time"])
 }
+
+# Unset means AWS's default window.
+_days(key) := plan.value(key, "deletion_window_in_days")
+
+_days(key) := 30 if plan.absent(key, "deletion_window_in_days")
