@@ -7,8 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tfgen.redact import REDACTED, Secrets, input_secrets, redact_plan, scrub
+from tfgen.redact import (
+    MIN_SCRUB_LENGTH,
+    REDACTED,
+    Secrets,
+    input_secrets,
+    redact_plan,
+    scrub,
+)
 
 E2E = Path(__file__).resolve().parent / "fixtures" / "e2e" / "root"
 SECRETS = ("cc-4471-hush", "s3cr3t-note-value")
@@ -174,3 +183,92 @@ def test_odd_shapes_do_not_crash(plan: dict[str, Any]) -> None:
     redacted, secrets = redact_plan(plan)
     assert redacted == plan
     assert not secrets
+
+
+_leaf = st.one_of(st.text(min_size=0, max_size=12), st.integers(), st.booleans(), st.none())
+_value = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def _value_and_mask(draw: st.DrawFn) -> tuple[Any, Any]:
+    value = draw(_value)
+    return value, draw(_mask_for(value))
+
+
+def _mask_for(value: Any) -> st.SearchStrategy[Any]:
+    if isinstance(value, dict):
+        return st.one_of(
+            st.booleans(), st.fixed_dictionaries({k: _mask_for(v) for k, v in value.items()})
+        )
+    if isinstance(value, list):
+        return st.one_of(st.booleans(), st.tuples(*(_mask_for(v) for v in value)).map(list))
+    return st.booleans()
+
+
+def _marked(value: Any, mask: Any) -> list[str]:
+    if mask is True:
+        return [s for s in _all_strings(value)]
+    if isinstance(mask, dict) and isinstance(value, dict):
+        return [s for k, v in value.items() for s in _marked(v, mask.get(k, False))]
+    if isinstance(mask, list) and isinstance(value, list):
+        return [s for v, m in zip(value, mask, strict=False) for s in _marked(v, m)]
+    return []
+
+
+def _all_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _all_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _all_strings(v)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(_value_and_mask(), _value_and_mask())
+def test_no_marked_string_survives_anywhere(
+    before: tuple[Any, Any], after: tuple[Any, Any]
+) -> None:
+    """Whatever the shapes: no marked string of scrubbable length is left as a value anywhere."""
+    change = {"before": before[0], "before_sensitive": before[1]}
+    change |= {"after": after[0], "after_sensitive": after[1]}
+    plan = {"resource_changes": [{"address": "a.b", "change": change}], "copy": [after[0]]}
+    redacted, secrets = redact_plan(plan)
+    marked = {s for s in _marked(*before) + _marked(*after) if len(s) >= MIN_SCRUB_LENGTH}
+    assert marked <= secrets.values
+    assert not marked & set(_all_strings(redacted))
+    # Keys (the plan's structure) are never rewritten.
+    assert list(redacted["resource_changes"][0]["change"]) == list(change)
+
+
+def test_plan_structure_is_never_rewritten() -> None:
+    """A sensitive value equal to a key or inside another value must not change what rules read."""
+    plan = {
+        "resource_changes": [
+            {
+                "address": "aws_kms_key.rotation",
+                "change": {
+                    "after": {
+                        "description": "rotation",
+                        "customer_master_key_spec": "SYMMETRIC_DEFAULT",
+                        "enable_key_rotation": True,
+                        "name": "rotation-key",
+                    },
+                    "after_sensitive": {"description": True},
+                },
+            }
+        ]
+    }
+    redacted, secrets = redact_plan(plan)
+    after = redacted["resource_changes"][0]["change"]["after"]
+    assert after == {**plan["resource_changes"][0]["change"]["after"], "description": REDACTED}
+    assert redacted["resource_changes"][0]["address"] == "aws_kms_key.rotation"
+    # Rendered text is still scrubbed of substrings: that is the second line of defence.
+    assert scrub("aws_kms_key.rotation", secrets) == f"aws_kms_key.{REDACTED}"

@@ -82,8 +82,9 @@ def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
                 if sensitive and isinstance(expression, dict) and "constant_value" in expression:
                     expression["constant_value"] = _mask(expression["constant_value"], True, found)
     secrets = Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
-    # Second pass: a sensitive string copied where Terraform did not mark it (e.g. tags_all).
-    scrubbed: dict[str, Any] = _scrub_tree(plan, secrets) if secrets else plan
+    # Second pass: an exact copy Terraform did not mark (e.g. the provider's tags_all). Only whole
+    # values, never keys or substrings: rewriting those could change what the rules decide.
+    scrubbed: dict[str, Any] = _replace_copies(plan, secrets.values) if secrets else plan
     return scrubbed, secrets
 
 
@@ -123,13 +124,13 @@ def _strings(value: Any) -> Iterator[str]:
         yield str(value)
 
 
-def _scrub_tree(value: Any, secrets: Secrets) -> Any:
+def _replace_copies(value: Any, secrets: frozenset[str]) -> Any:
     if isinstance(value, str):
-        return scrub(value, secrets)
+        return REDACTED if value in secrets else value
     if isinstance(value, dict):
-        return {scrub(k, secrets): _scrub_tree(v, secrets) for k, v in value.items()}
+        return {k: _replace_copies(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub_tree(v, secrets) for v in value]
+        return [_replace_copies(v, secrets) for v in value]
     return value
 
 
