@@ -387,3 +387,17 @@ def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: N
     finally:
         second.close()
     assert _state(os.environ["TFGEN_OPA_CONTAINER"]) == ""
+
+
+def test_a_taken_port_is_an_error_and_leaves_no_container(
+    project: Path, cleanup: None, docker_client: Any
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(os.environ["TFGEN_OPA_PORT"])))
+        taken.listen(1)
+        with pytest.raises(EngineError, match=r"cannot start container tfgen-test-\w+ from "):
+            DockerEngine(locate(project / "rego"), compose_file=project / "docker-compose.yml")
+    name = os.environ["TFGEN_OPA_CONTAINER"]
+    assert not docker_client.containers.list(all=True, filters={"name": name})

@@ -240,9 +240,12 @@ class DockerOpa:
                 healthcheck=svc.healthcheck,
             )
         except docker.errors.APIError as exc:
-            stale = self.find()
-            if stale is not None:
-                self._remove(stale)
+            existing = self.find()
+            if existing is not None and existing.status == "running":
+                self._wait(existing, timeout)  # a parallel run created it first: use, not own, it
+                return False
+            if existing is not None and existing.status == "created":
+                self._remove(existing)  # created but never started, e.g. the port was taken
             raise EngineError(
                 f"cannot start container {svc.name} from {svc.image}: {_api_reason(exc)}"
             ) from exc
@@ -281,7 +284,7 @@ class DockerOpa:
                     name=container.name,
                     status=container.status,
                     health=health,
-                    image=",".join(container.image.tags) or container.image.short_id,
+                    image=str(container.attrs.get("Config", {}).get("Image", "")),
                     started_by_tfgen=container.labels.get(LABEL_OWNER) == OWNER,
                     url=url if bound[0] else "",
                 )
