@@ -322,7 +322,7 @@ def _inline(value: Value) -> str:
         return str(value)
     if isinstance(value, Mapping):
         items = ", ".join(f"{key(k)} = {_inline(v)}" for k, v in value.items())
-        return "{ " + items + " }"
+        return "{ " + items + " }" if items else "{}"
     if isinstance(value, Sequence):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
     raise TypeError(f"cannot inline {value!r}")
