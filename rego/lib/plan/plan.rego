@@ -146,10 +146,37 @@ referenced(rc, attr, type) := {address |
 	expr := _expressions(rc)
 	refs := object.get(expr.expressions, [attr, "references"], [])
 	start := {{"scope": expr.scope, "ref": ref} | some ref in refs}
-	some target in _resolve(start)
-	parts := split(target, ".")
+	targets := _resolve(start)
+	some target in targets
+	parts := split(target.address, ".")
 	parts[count(parts) - 2] == type
-	some address in _instances[target]
+	some address in _pick(target, targets)
+}
+
+# The instances a resolved reference names: aws_kms_key.this[1] names one instance; the bare
+# aws_kms_key.this that Terraform lists beside it adds nothing; alone it names every instance.
+_pick(target, _) := picked if {
+	target.index != ""
+	suffix := concat("", [_last_two(target.address), target.index])
+	picked := {address | some address in _instances[target.address]; endswith(address, suffix)}
+	count(picked) > 0
+} else := _instances[target.address] if {
+	target.index != ""
+}
+
+_pick(target, targets) := _instances[target.address] if {
+	target.index == ""
+	not _indexed(target.address, targets)
+}
+
+_indexed(address, targets) if {
+	some other in targets
+	other.address == address
+	other.index != ""
+}
+
+_last_two(address) := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
+	parts := split(address, ".")
 }
 
 # Follow references for at most five hops (Rego has no recursion).
@@ -164,8 +191,12 @@ _resolve(l0) := targets if {
 
 _hop(items) := {next | some item in items; item.ref; some next in _step(item.scope, item.ref)}
 
-# A resource reference: type.name[.attr...] becomes a configuration address.
-_step(scope, ref) := {{"target": concat("", [_prefix(scope), parts[0], ".", _bare(parts[1])])}} if {
+# A resource reference: type.name[key][.attr...] becomes a configuration address and the
+# instance key, if any.
+_step(scope, ref) := {{"target": {
+	"address": concat("", [_prefix(scope), parts[0], ".", _bare(parts[1])]),
+	"index": trim_prefix(parts[1], _bare(parts[1])),
+}}} if {
 	parts := split(ref, ".")
 	count(parts) >= 2
 	not parts[0] in _reserved

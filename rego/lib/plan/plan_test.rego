@@ -111,6 +111,10 @@ test_trail_keys_through_references if {
 		_in("module.logs", t.trail("via_var", {})),
 		t.trail("to_data", {}),
 		t.trail("alias", {}),
+		t.trail("one", {}),
+		t.trail("odd_key", {}),
+		object.union(t.key("multi", {}), {"address": `aws_kms_key.multi["a.b"]`}),
+		object.union(t.key("multi", {}), {"address": `aws_kms_key.multi["c"]`}),
 	]
 	config := {
 		"resources": [
@@ -119,6 +123,8 @@ test_trail_keys_through_references if {
 			_res("aws_cloudtrail", "nested", _kms_ref(["module.outer.arn", "module.outer"])),
 			_res("aws_cloudtrail", "to_data", _kms_ref(["data.aws_kms_key.x.arn", "data.aws_kms_key.x"])),
 			_res("aws_cloudtrail", "alias", _kms_ref(["aws_kms_alias.this.arn", "aws_kms_alias.this"])),
+			_res("aws_cloudtrail", "one", _kms_ref([`aws_kms_key.multi["c"].arn`, "aws_kms_key.multi"])),
+			_res("aws_cloudtrail", "odd_key", _kms_ref([`aws_kms_key.multi["a.b"].arn`, "aws_kms_key.multi"])),
 			_res("aws_kms_alias", "this", {"target_key_id": {"references": ["aws_kms_key.this.key_id", "aws_kms_key.this"]}}),
 			{"address": "data.aws_kms_key.x", "mode": "data", "type": "aws_kms_key", "name": "x"},
 		],
@@ -149,6 +155,9 @@ test_trail_keys_through_references if {
 		"module.logs.aws_cloudtrail.via_var": {"aws_kms_key.this"},
 		"aws_cloudtrail.to_data": set(),
 		"aws_cloudtrail.alias": {"aws_kms_key.this"},
+		"aws_cloudtrail.one": {`aws_kms_key.multi["c"]`},
+		# A key with a dot defeats the instance match: every instance, never none.
+		"aws_cloudtrail.odd_key": {`aws_kms_key.multi["a.b"]`, `aws_kms_key.multi["c"]`},
 	}
 }
 
