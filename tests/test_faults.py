@@ -203,3 +203,32 @@ def test_docker_engine_without_docker_is_exit_2(
     assert len(err) == 1
     assert err[0].startswith("tfgen: error: Docker engine unreachable (")
     assert report["findings"] == []
+
+
+def test_a_server_that_is_not_opa_is_exit_2(
+    plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Html(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        code, _, err = check(capsys, str(plan_file), "--engine", "opa", "--opa-url", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 2
+    assert err == [f"tfgen: error: OPA at {url} answered something that is not JSON"]

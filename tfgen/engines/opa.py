@@ -139,10 +139,10 @@ class OpaServerEngine:
             return fn()
         except requests.HTTPError as exc:
             raise _http_error(self.url, exc.response) from exc
+        except ValueError as exc:  # the body was not JSON (requests' JSONDecodeError included)
+            raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
-        except ValueError as exc:  # the body was not JSON
-            raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
 
 
 def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaClient:
