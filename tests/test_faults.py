@@ -231,4 +231,4 @@ def test_a_server_that_is_not_opa_is_exit_2(
         server.shutdown()
         server.server_close()
     assert code == 2
-    assert err == [f"tfgen: error: OPA at {url} answered something that is not JSON"]
+    assert err == [f"tfgen: error: {plan_file}: OPA at {url} answered something that is not JSON"]
