@@ -100,6 +100,10 @@ def valid_options(draw: st.DrawFn) -> ModuleOptions:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+class LiveTemplateError(AssertionError):
+    """A quoted string that would interpolate or run a directive."""
+
+
 def decode_hcl_string(literal: str) -> str:
     """An HCL quoted string literal's value; fails on an unescaped interpolation or directive."""
     assert literal.startswith('"') and literal.endswith('"'), literal
@@ -120,7 +124,7 @@ def decode_hcl_string(literal: str) -> str:
             out.append(body[i + 1 : i + 3])
             i += 3
         elif body.startswith(("${", "%{"), i):
-            raise AssertionError(f"live template sequence in {literal!r}")
+            raise LiveTemplateError(f"live template sequence in {literal!r}")
         elif body[i] == '"':
             raise AssertionError(f"unescaped quote in {literal!r}")
         else:
@@ -135,9 +139,10 @@ def from_hcl2(value: Any) -> Any:
         if value.startswith("${") and value.endswith("}"):
             return ("expr", re.sub(r"\s", "", value[2:-1]))
         if value.startswith('"'):
-            if "${" in value.replace("$${", ""):
+            try:
+                return decode_hcl_string(value)
+            except LiveTemplateError:
                 return ("template", value[1:-1])
-            return decode_hcl_string(value)
         return ("expr", value)
     if isinstance(value, bool | int) or value is None:
         return value

@@ -19,10 +19,18 @@ def register(sub: Subparsers) -> None:
             "key policy. Without options the example uses AWS's documented values (account "
             "111122223333, region us-east-1, key administrator user/username)."
         ),
+        epilog=(
+            "Account values (account id, region, administrators, cross-account ids, trail ARNs, "
+            "tags) go into examples/basic; alias, deletion window, rotation and description "
+            "become the module's variable defaults. Files tfgen wrote are regenerated in place; "
+            "any other existing file is kept unless --force."
+        ),
     )
-    parser.add_argument("--out", required=True, type=Path, help="module directory to write")
     parser.add_argument(
-        "--account-id", default=ModuleOptions.account_id, help="12-digit account id"
+        "--out", required=True, type=Path, metavar="DIR", help="module directory to write"
+    )
+    parser.add_argument(
+        "--account-id", default=ModuleOptions.account_id, metavar="ID", help="12-digit account id"
     )
     parser.add_argument("--region", default=ModuleOptions.region, help="region for kms:ViaService")
     admins = parser.add_mutually_exclusive_group()
@@ -56,7 +64,7 @@ def register(sub: Subparsers) -> None:
         metavar="ARN",
         help="add aws:SourceArn conditions for this trail (repeatable)",
     )
-    parser.add_argument("--alias", help="alias name without alias/ (default: none)")
+    parser.add_argument("--alias", metavar="NAME", help="alias name without alias/ (default: none)")
     parser.add_argument(
         "--deletion-window",
         type=int,
@@ -67,7 +75,9 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--no-rotation", action="store_true", help="turn yearly key rotation off by default"
     )
-    parser.add_argument("--description", default=DEFAULT_DESCRIPTION, help="key description")
+    parser.add_argument(
+        "--description", default=DEFAULT_DESCRIPTION, metavar="TEXT", help="key description"
+    )
     parser.add_argument(
         "--tag",
         action="append",
