@@ -151,6 +151,26 @@ referenced(rc, attr, type) := {address |
 	parts := split(target.address, ".")
 	parts[count(parts) - 2] == type
 	some address in _pick(target, targets)
+	_same_instance(rc, expr.scope, target.address, address)
+}
+
+# A reference within one module links instances of the same module instance: the trail of
+# module.logs["a"] uses the key of module.logs["a"], not that of module.logs["b"].
+_same_instance(_, scope, target, _) if not _in_scope(scope, target)
+
+_same_instance(rc, scope, target, _) if {
+	_in_scope(scope, target)
+	not rc.module_address
+}
+
+_same_instance(rc, scope, target, address) if {
+	_in_scope(scope, target)
+	startswith(address, concat("", [rc.module_address, "."]))
+}
+
+_in_scope(scope, target) if {
+	parts := split(target, ".")
+	concat(".", array.slice(parts, 0, count(parts) - 2)) == scope
 }
 
 # The instances a resolved reference names: aws_kms_key.this[1] names one instance; the bare

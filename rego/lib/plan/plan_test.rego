@@ -161,6 +161,33 @@ test_trail_keys_through_references if {
 	}
 }
 
+test_trail_keys_stay_in_their_module_instance if {
+	changes := [
+		_in(`module.logs["a"]`, t.key("this", {})),
+		_in(`module.logs["b"]`, t.key("this", {})),
+		_in(`module.logs["a"]`, t.trail("this", {})),
+		_in(`module.logs["b"]`, t.trail("this", {})),
+		t.trail("root", {}),
+	]
+	config := {
+		"resources": [_res("aws_cloudtrail", "root", _kms_ref(["module.logs", "module.logs[\"a\"].arn"]))],
+		"module_calls": {"logs": {"module": {
+			"outputs": {"arn": {"expression": {"references": ["aws_kms_key.this.arn", "aws_kms_key.this"]}}},
+			"resources": [
+				_res("aws_kms_key", "this", {}),
+				_res("aws_cloudtrail", "this", _kms_ref(["aws_kms_key.this.arn", "aws_kms_key.this"])),
+			],
+		}}},
+	}
+	links := plan.trail_keys with input as t.plan_with_config(changes, config)
+	links == {
+		`module.logs["a"].aws_cloudtrail.this`: {`module.logs["a"].aws_kms_key.this`},
+		`module.logs["b"].aws_cloudtrail.this`: {`module.logs["b"].aws_kms_key.this`},
+		# Through an output the instance is not told apart: both, never none.
+		"aws_cloudtrail.root": {`module.logs["a"].aws_kms_key.this`, `module.logs["b"].aws_kms_key.this`},
+	}
+}
+
 test_trail_keys_by_known_value if {
 	arn := "arn:aws:kms:us-east-1:111122223333:key/1234"
 	changes := [
