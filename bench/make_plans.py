@@ -249,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(unit["resource_changes"]) != UNIT_RESOURCES - 1:
         raise SystemExit(f"fixture planned {len(unit['resource_changes'])} resources, expected 19")
     full = Replicator(_with_key_policy(unit))
+    manifest_path = OUT / "manifest.json"
     manifest: dict[str, Any] = {"unit_resources": UNIT_RESOURCES, "plans": {}}
+    if manifest_path.is_file():  # later runs add to what earlier ones recorded
+        manifest = {**manifest, **json.loads(manifest_path.read_text(encoding="utf-8"))}
     for size in args.sizes:
         plan = full.plan(0, size // UNIT_RESOURCES)
         path = OUT / f"plan-{size}.json"
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verify_real:
         manifest["real"] = verify_real(Replicator(unit), args.verify_real)
         print(f"real plan check: {manifest['real']}", file=sys.stderr)
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     print(json.dumps(manifest, indent=2))
     return 0
 
