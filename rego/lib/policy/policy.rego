@@ -263,8 +263,20 @@ encrypt_problems(statements) := {problem |
 _trail_scoped(stmt) if {
 	some c in trail_context_conditions(stmt)
 	every v in c.values {
-		account_specific_trail_arn(v)
+		_scoped_value(c, v)
 	}
+}
+
+# StringEquals/ArnEquals take * literally: such a value matches no trail.
+_scoped_value(c, v) if {
+	account_specific_trail_arn(v)
+	_like(c.base)
+}
+
+_scoped_value(c, v) if {
+	account_specific_trail_arn(v)
+	not _like(c.base)
+	not _wildcard(v)
 }
 
 _scope_message(stmt) := concat("", [
@@ -275,16 +287,30 @@ _scope_message(stmt) := concat("", [
 } else := concat("", [
 	stmt.label,
 	" scopes kms:EncryptionContext:aws:cloudtrail:arn to ",
-	concat(", ", _unscoped_values(stmt)),
+	concat(", ", _any_account_values(stmt)),
 	", which is not an account-specific trail ARN",
+]) if {
+	count(_any_account_values(stmt)) > 0
+} else := concat("", [
+	stmt.label,
+	" compares kms:EncryptionContext:aws:cloudtrail:arn by equality with ",
+	concat(", ", _literal_wildcard_values(stmt)),
+	", whose wildcard is taken literally and matches no trail",
 ])
 
 _missing(action) := {"statement": "", "message": concat("", ["no statement allows cloudtrail.amazonaws.com ", action])}
 
-_unscoped_values(stmt) := {text(v) |
+_any_account_values(stmt) := {text(v) |
 	some c in trail_context_conditions(stmt)
 	some v in c.values
 	not account_specific_trail_arn(v)
+}
+
+_literal_wildcard_values(stmt) := {v |
+	some c in trail_context_conditions(stmt)
+	some v in c.values
+	account_specific_trail_arn(v)
+	not _scoped_value(c, v)
 }
 
 # Problems with CloudTrail's kms:DescribeKey grant (KMS-021).

@@ -28,11 +28,19 @@ test_deny_unscoped_or_any_account_grants if {
 		_key("unconditioned", _encrypt("kms:GenerateDataKey*", {})),
 		_key("any_account", _encrypt(["kms:Encrypt", "kms:GenerateDataKey*"], any_account)),
 		_key("if_exists", _encrypt("kms:*", _context("StringLikeIfExists", t.trail_arns))),
+		_key("literal", _encrypt("kms:GenerateDataKey*", _context("StringEquals", t.trail_arns))),
 		t.key_with("no_grant", [t.root_statement, t.describe_statement]),
 	]
 	t.pairs(cloudtrail_encrypt.deny) == {
 		["aws_kms_key.unconditioned", _unscoped("aws_kms_key.unconditioned")],
 		["aws_kms_key.if_exists", _unscoped("aws_kms_key.if_exists")],
+		[
+			"aws_kms_key.literal",
+			concat("", [
+				`aws_kms_key.literal: statement "E" compares kms:EncryptionContext:aws:cloudtrail:arn by equality`,
+				" with arn:aws:cloudtrail:*:111122223333:trail/*, whose wildcard is taken literally and matches no trail",
+			]),
+		],
 		[
 			"aws_kms_key.any_account",
 			concat("", [
