@@ -428,3 +428,21 @@ def test_cli_never_passes_what_it_could_not_check(path: list[int], value: Any) -
         assert code == 2, (err, report["errors"])
     if code == 0:
         assert report["plans"] and not report["errors"]
+
+
+# No false rejections: every Terraform-made plan of the rule fixtures loads.
+
+PLANNED_FIXTURES = sorted(p.parent for p in (FIXTURES / "rules").glob("*/*/expected.json"))
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize(
+    "case", PLANNED_FIXTURES, ids=[str(c.relative_to(FIXTURES)) for c in PLANNED_FIXTURES]
+)
+def test_terraform_made_plans_load(case: Path, plan_module: PlanFn, tmp_path: Path) -> None:
+    plan = plan_module(case)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    info, loaded = load_plan(str(path))
+    assert loaded == plan
+    assert info.resources == len(plan.get("resource_changes", []))

@@ -15,6 +15,7 @@ from tfgen.model import PlanInfo
 STDIN = "-"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 SUPPORTED_MAJORS = (0, 1)
+_MODES = ("managed", "data")
 
 _UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -302,31 +303,41 @@ def _check_format_version(document: dict[str, Any], label: str) -> None:
 
 
 def _check_changes(check: _Checker, value: Any, path: str) -> None:
+    """resource_changes: the rules index these by address and skip all but mode "managed"."""
+    seen: set[str] = set()
     for index, item in enumerate(check.arr(value, path)):
         where = f"{path}[{index}]"
         change = check.obj(item, where)
-        check.string(check.required(change, "address", where), f"{where}.address")
+        address = check.string(check.required(change, "address", where), f"{where}.address")
         check.string(check.required(change, "type", where), f"{where}.type")
-        for key in ("mode", "name", "module_address"):
-            if key in change:
-                check.string(change[key], f"{where}.{key}")
-        body = check.obj(check.required(change, "change", where), f"{where}.change")
-        actions = check.arr(
-            check.required(body, "actions", f"{where}.change"), f"{where}.change.actions"
-        )
-        if not actions:
-            raise check.fail(f"{where}.change.actions", "is empty")
-        for position, action in enumerate(actions):
-            check.string(action, f"{where}.change.actions[{position}]")
-        for key in ("before", "after"):
-            if key in body:
-                check.obj_or_null(body[key], f"{where}.change.{key}")
-        for key in ("after_unknown", "before_sensitive", "after_sensitive"):
-            if key in body and not isinstance(body[key], dict | bool) and body[key] is not None:
-                raise check.fail(
-                    f"{where}.change.{key}",
-                    f"must be an object or boolean, got {_type_name(body[key])}",
-                )
+        check.string(check.required(change, "name", where), f"{where}.name")
+        mode = check.string(check.required(change, "mode", where), f"{where}.mode")
+        if mode not in _MODES:
+            raise check.fail(f"{where}.mode", f'must be "managed" or "data", got {mode!r}')
+        if "module_address" in change:
+            check.string(change["module_address"], f"{where}.module_address")
+        if "deposed" not in change:
+            if address in seen:
+                raise check.fail(where, f"repeats the address {address!r}")
+            seen.add(address)
+        _check_change_body(check, check.required(change, "change", where), f"{where}.change")
+
+
+def _check_change_body(check: _Checker, value: Any, where: str) -> None:
+    body = check.obj(value, where)
+    actions = check.arr(check.required(body, "actions", where), f"{where}.actions")
+    if not actions:
+        raise check.fail(f"{where}.actions", "is empty")
+    for position, action in enumerate(actions):
+        check.string(action, f"{where}.actions[{position}]")
+    for key in ("before", "after"):
+        if key in body:
+            check.obj_or_null(body[key], f"{where}.{key}")
+    for key in ("after_unknown", "before_sensitive", "after_sensitive"):
+        if key in body and not isinstance(body[key], dict | bool) and body[key] is not None:
+            raise check.fail(
+                f"{where}.{key}", f"must be an object or boolean, got {_type_name(body[key])}"
+            )
 
 
 def _check_state_module(check: _Checker, value: Any, path: str) -> None:
@@ -357,6 +368,8 @@ def _check_config_module(check: _Checker, value: Any, path: str) -> None:
             resource = check.obj(item, at)
             check.string(check.required(resource, "address", at), f"{at}.address")
             check.string(check.required(resource, "type", at), f"{at}.type")
+            check.string(check.required(resource, "name", at), f"{at}.name")
+            check.string(check.required(resource, "mode", at), f"{at}.mode")
             if "expressions" in resource:
                 check.obj(resource["expressions"], f"{at}.expressions")
         calls = check.obj(module.get("module_calls", {}), f"{where}.module_calls")
