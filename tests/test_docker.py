@@ -154,6 +154,18 @@ def test_compose_up_is_healthy_and_enforces_the_token(
         _wait_docker_health(name)
         denied = requests.post(f"{url}/v1/data/main/report", json={"input": KEY_PLAN}, timeout=5)
         assert denied.status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        evil = "package main\n\nreport := {}\n"
+        for method, path, body in (
+            ("PUT", "/v1/policies/evil", evil),
+            ("DELETE", "/v1/policies/policy/main/main.rego", None),
+            ("PUT", "/v1/data/tfgen", "{}"),
+            ("PATCH", "/v1/data/tfgen_config", "[]"),
+        ):
+            answer = requests.request(method, f"{url}{path}", data=body, headers=bearer, timeout=5)
+            assert answer.status_code == 401, (method, path)
+        config = requests.put(f"{url}/v1/data/tfgen_config", json={}, headers=bearer, timeout=5)
+        assert config.status_code == 204
         pack = locate(project / "rego")
         engine = OpaServerEngine(url, pack, token=TOKEN)
         try:
@@ -236,6 +248,9 @@ def test_docker_engine_runs_a_hardened_container_and_removes_it(
         assert container.labels[LABEL_OWNER] == "tfgen"
         report = check_plans([(_info("k"), KEY_PLAN)], engine, pack)
         assert [f.rule_id for f in report.findings] == ["FIX-001"]
+        # Without a token the API is open on loopback, but the served pack cannot be replaced.
+        evil = requests.put(f"{engine.service.url}/v1/policies/evil", data="package x\n", timeout=5)
+        assert evil.status_code == 401
         assert report.tool["engine"] == "docker"
         assert report.tool["opa"] == pins()["opa"]
         assert report.tool["image"] == os.environ["TFGEN_OPA_IMAGE"]
