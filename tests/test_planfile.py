@@ -49,6 +49,9 @@ CORPUS = {
     "errored.json": "errored",
     "nan.json": "NaN is not valid JSON",
     "garbage.bin": "not UTF-8 text",
+    "mode_missing.json": "resource_changes[0].mode is missing",
+    "mode_unknown.json": "resource_changes[0].mode must be \"managed\" or \"data\", got 'Managed'",
+    "repeated_address.json": "resource_changes[1] repeats the address 'aws_kms_key.this'",
 }
 
 
