@@ -88,25 +88,26 @@ names_cloudtrail contains address if {
 
 # --- configuration: module scopes and references ------------------------------------------
 
-# Every module's configuration by module path ("" for the root, "module.a.module.b" nested).
-_modules := {path: mod |
-	walk(object.get(input, ["configuration", "root_module"], {}), [steps, mod])
-	_module_steps(steps)
-	path := concat(".", [concat("", ["module.", name]) | some i, name in steps; i % 3 == 1])
-}
+# Every module's configuration by module path ("" for the root, "module.a.module.b" nested),
+# six levels deep (Rego has no recursion). Arrays, not sets: modules are never hashed.
+_modules := {entry[0]: entry[1] | some level in [_m0, _m1, _m2, _m3, _m4, _m5]; some entry in level}
 
-_module_steps(steps) if {
-	count(steps) % 3 == 0
-	every i, step in steps {
-		_module_step(i % 3, step)
-	}
-}
+_m0 := [["", object.get(input, ["configuration", "root_module"], {})]]
 
-_module_step(0, "module_calls")
+_m1 := _children(_m0)
 
-_module_step(1, _)
+_m2 := _children(_m1)
 
-_module_step(2, "module")
+_m3 := _children(_m2)
+
+_m4 := _children(_m3)
+
+_m5 := _children(_m4)
+
+_children(level) := [[concat("", [_prefix(entry[0]), "module.", name]), call.module] |
+	some entry in level
+	some name, call in object.get(entry[1], "module_calls", {})
+]
 
 _prefix("") := ""
 
