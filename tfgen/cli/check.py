@@ -68,10 +68,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--engine opa: upload the rule pack through the policy API first",
     )
     parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
-    parser.add_argument("--config", type=Path, help="tfgen config file (default: .tfgen.toml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="tfgen config file (default: the nearest .tfgen.toml or pyproject.toml [tool.tfgen])",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
     parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --output")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite an existing --output (or --save-plan)"
+    )
     parser.add_argument(
         "--fail-on",
         choices=ENFORCEMENTS,
