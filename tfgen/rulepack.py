@@ -35,13 +35,13 @@ class RulePack:
 
     @functools.cached_property
     def sources(self) -> tuple[Path, ...]:
-        """The pack's policy files (tests excluded), sorted."""
+        """The pack's policy and data files (Rego tests excluded), sorted."""
         return tuple(
             sorted(
                 p
                 for p in self.root.rglob("*")
                 if p.is_file()
-                and (p.suffix == ".rego" or p.name in ("data.json", "data.yaml"))
+                and p.suffix in (".rego", ".json", ".yaml", ".yml")
                 and not p.name.endswith("_test.rego")
             )
         )
