@@ -470,13 +470,13 @@ def test_github_annotations() -> None:
         report(notices=("stale waiver",), errors=("x.json: bad",)), "github"
     ).splitlines()
     assert lines[0] == (
-        "::error file=modules/kms/main.tf,line=3,title=KMS-001 (high%2C mandatory)"
-        "::aws_kms_key.this: aws_kms_key.this does not enable key rotation"
+        "::error file=modules/kms/main.tf,line=3,title=KMS-001"
+        "::aws_kms_key.this: aws_kms_key.this does not enable key rotation (high, mandatory)"
     )
-    assert lines[1].startswith("::warning title=CT-001 (medium%2C advisory)::")
+    assert lines[1].startswith("::warning title=CT-001::module.trail.aws_cloudtrail.this[0]: ")
     assert lines[1].endswith("%0Aplan: plans/prod.json")
-    assert lines[2].startswith("::notice title=KMS-001 (waived)::")
-    assert "waived by alice until 2027-01-31" in lines[2]
+    assert lines[2].startswith("::notice title=KMS-001::")
+    assert "%0AWaived by alice until 2027-01-31: Legacy key" in lines[2]
     assert lines[3] == "::notice title=tfgen::stale waiver"
     assert lines[4] == "::error title=tfgen error::x.json: bad"
     assert lines[5].startswith("tfgen: ERROR: 3 findings")
@@ -492,8 +492,8 @@ def test_github_escaping_follows_the_toolkit() -> None:
     lines = render(report(findings=(hostile,)), "github").splitlines()
     assert len(lines) == 2
     assert lines[0] == (
-        "::error file=a%2Cb%3Ac.tf,line=1,title=R%2C1%3A%3A (high%2C mandatory)"
-        "::aws_kms_key.this: x%0A::error::injected"
+        "::error file=a%2Cb%3Ac.tf,line=1,title=R%2C1%3A%3A"
+        "::aws_kms_key.this: x%0A::error::injected (high, mandatory)"
     )
 
 

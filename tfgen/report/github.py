@@ -53,14 +53,11 @@ def _annotation(report: Report, finding: Finding) -> str:
     if finding.location is not None:
         properties["file"] = finding.location.file
         properties["line"] = str(finding.location.line)
-    title = f"{finding.rule_id} ({finding.severity}, {finding.enforcement})"
-    if state == "waived":
-        title = f"{finding.rule_id} (waived)"
-    properties["title"] = title
-    message = f"{finding.address}: {finding.message}"
+    properties["title"] = finding.rule_id
+    message = f"{finding.address}: {finding.message} ({finding.severity}, {finding.enforcement})"
     if finding.waiver is not None:
         waiver = finding.waiver
-        message += f"\nwaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
+        message += f"\nWaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
     if len({f.plan for f in report.findings}) > 1 or finding.location is None:
         message += f"\nplan: {finding.plan}"
     return command(name, properties, message)
