@@ -264,3 +264,34 @@ def test_a_sensitive_policy_is_redacted_and_fails_closed(
     assert "cc-4471-hush" not in out + err  # every format is swept in test_e2e
     (finding,) = json.loads(out)["findings"]
     assert (finding["rule_id"], finding["address"]) == ("KMS-010", "aws_kms_key.this")
+
+
+@pytest.mark.parametrize("engine_name", ["embedded", "opa"])
+def test_min_deletion_window_reaches_the_rules(
+    project: Path,
+    engine_name: str,
+    opa_server: str,
+    plan_module: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`min_deletion_window_days` from the config is data.tfgen_config on every engine."""
+    main_tf = (ROOT_MODULE / "main.tf").read_text()
+    short = main_tf.replace("deletion_window_in_days = 30", "deletion_window_in_days = 14")
+    assert short != main_tf
+    (project / "plan.json").write_text(
+        json.dumps(plan_module(ROOT_MODULE, files={"main.tf": short}))
+    )
+    argv = ["check", "plan.json", "--format", "json", "--engine", engine_name]
+    if engine_name == "opa":
+        argv += ["--opa-url", opa_server]
+
+    def windows() -> list[dict[str, Any]]:
+        assert main(argv) == 0  # KMS-002 is advisory
+        doc = json.loads(capsys.readouterr().out)
+        return [f["details"] for f in doc["findings"] if f["rule_id"] == "KMS-002"]
+
+    assert windows() == [{"days": 14, "minimum": 30}]  # the rules' default
+    (project / ".tfgen.toml").write_text("min_deletion_window_days = 14\n")
+    assert windows() == []
+    (project / ".tfgen.toml").write_text("min_deletion_window_days = 21\n")
+    assert windows() == [{"days": 14, "minimum": 21}]
