@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         plans.append((info, redacted))
         source_dirs[label] = directory
     if args.save_plan is not None and plans:
-        _save(json.dumps(plans[0][1], indent=1) + "\n", args.save_plan)
+        _save(scrub(json.dumps(plans[0][1], indent=1), secrets) + "\n", args.save_plan)
     return check.evaluate(args, pack, config, plans, errors, secrets, source_dirs)
 
 
