@@ -235,12 +235,15 @@ def test_offline_workdir_copies_outside_modules_and_never_writes_the_source(
         'module "kms" {\n  source = "../../shared/kms"\n}\n'
     )
     (repo / "envs" / "prod" / ".terraform").mkdir()
+    (repo / "envs" / "dev").mkdir()
+    (repo / "envs" / "dev" / "main.tf").write_text("# another root, not copied\n")
     before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
     work = offline_workdir(repo / "envs" / "prod", tmp_path / "work")
     assert work == tmp_path / "work" / "src" / "envs" / "prod"
     assert (work / "tfgen_offline_provider.tf").read_text() == OFFLINE_PROVIDER_BLOCK
     assert (work / "../../shared/kms/main.tf").resolve().is_file()
     assert not (work / ".terraform").exists()
+    assert not (tmp_path / "work" / "src" / "envs" / "dev").exists()
     assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
     # A root with its own provider "aws" block keeps it and gets none added.
     (repo / "shared" / "kms" / "provider.tf").write_text('provider "aws" {\n  region = "x"\n}\n')

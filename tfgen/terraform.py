@@ -132,16 +132,28 @@ def offline_workdir(module_dir: Path, work: Path, files: Mapping[str, str] | Non
     """Copy a root module into `work` to plan it offline; returns the directory to plan in.
 
     Local modules it calls from outside its directory (`../x`) are copied along at the same
-    relative place; `files` are added to the copy; the offline provider "aws" block is added
-    when the root has none. The user's directory is never written to.
+    relative place (those directories only, not what lies between); `files` are added to the
+    copy; the offline provider "aws" block is added when the root has none. The user's
+    directory is never written to.
     """
     root = module_dir.resolve()
+    modules = _local_module_dirs(root)
     top = root
-    for directory in _local_module_dirs(root):
+    for directory in modules:
         while not directory.is_relative_to(top):
             top = top.parent
+    copied: list[Path] = []
+    for directory in sorted({root, *modules}):
+        if not any(directory.is_relative_to(done) for done in copied):
+            shutil.copytree(
+                directory,
+                work / "src" / directory.relative_to(top),
+                ignore=_NOT_COPIED,
+                symlinks=True,
+                dirs_exist_ok=True,
+            )
+            copied.append(directory)
     target = work / "src" / root.relative_to(top)
-    shutil.copytree(top, work / "src", ignore=_NOT_COPIED, symlinks=True)
     for name, text in (files or {}).items():
         (target / name).write_text(text, encoding="utf-8")
     sources = "".join(p.read_text(encoding="utf-8", errors="replace") for p in target.glob("*.tf"))
