@@ -50,7 +50,7 @@ CORPUS = {
     "nan.json": "NaN is not valid JSON",
     "garbage.bin": "not UTF-8 text",
     "mode_missing.json": "resource_changes[0].mode is missing",
-    "mode_unknown.json": "resource_changes[0].mode must be \"managed\" or \"data\", got 'Managed'",
+    "mode_unknown.json": 'resource_changes[0].mode must be "managed" or "data", got \'Managed\'',
     "repeated_address.json": "resource_changes[1] repeats the address 'aws_kms_key.this'",
 }
 
@@ -431,6 +431,51 @@ def test_cli_never_passes_what_it_could_not_check(path: list[int], value: Any) -
         assert code == 2, (err, report["errors"])
     if code == 0:
         assert report["plans"] and not report["errors"]
+
+
+ATTRIBUTES = st.sampled_from(
+    [
+        "enable_key_rotation",
+        "policy",
+        "is_enabled",
+        "key_usage",
+        "customer_master_key_spec",
+        "deletion_window_in_days",
+        "multi_region",
+        "tags",
+    ]
+) | st.text(max_size=4)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(ATTRIBUTES, json_values, max_size=6),
+    st.dictionaries(ATTRIBUTES, st.booleans() | json_values, max_size=3),
+)
+def test_cli_on_odd_attribute_values_reports_or_fails_closed(
+    after: dict[str, Any], after_unknown: dict[str, Any]
+) -> None:
+    """Values the loader cannot judge reach the engine: the gate still never passes on an error."""
+    import tempfile
+
+    document = json.loads(CONTROL.read_text())
+    change = document["resource_changes"][0]["change"]
+    change["after"], change["after_unknown"] = after, after_unknown
+    with tempfile.TemporaryDirectory(prefix="tfgen-fuzz-") as tmp:
+        plan = Path(tmp) / "plan.json"
+        plan.write_text(json.dumps(document))
+        code, out, err = run_cli(str(plan), "--format", "json")
+    assert "Traceback" not in out + err
+    report = json.loads(out) if out else None
+    if report is None or err or report["errors"]:
+        assert code == 2, (code, err)
+    else:
+        assert code == report["summary"]["exit_code"]
+        # the untouched key in the child module still has rotation off
+        assert ("KMS-001", "module.child.aws_kms_key.k") in {
+            (f["rule_id"], f["address"]) for f in report["findings"]
+        }
+        assert code == 1
 
 
 # No false rejections: every Terraform-made plan of the rule fixtures loads.
