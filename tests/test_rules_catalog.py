@@ -1,0 +1,57 @@
+"""The rule catalog is a public contract: ids, enforcement, layout and entry points per rule."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import REGO
+
+from tfgen.model import RuleMeta
+from tfgen.rulepack import locate
+
+# The catalog of issue 4: reports, waivers and docs use these ids.
+CATALOG = {
+    "KMS-001": "mandatory",
+    "KMS-002": "advisory",
+    "KMS-003": "mandatory",
+    "KMS-004": "mandatory",
+    "KMS-005": "mandatory",
+    "KMS-010": "mandatory",
+    "KMS-011": "mandatory",
+    "KMS-012": "advisory",
+    "KMS-013": "mandatory",
+    "KMS-020": "mandatory",
+    "KMS-021": "mandatory",
+    "KMS-022": "advisory",
+    "KMS-023": "mandatory",
+    "CT-001": "mandatory",
+    "CT-002": "mandatory",
+}
+
+RULES = locate(REGO).rules
+
+
+def test_catalog_ids_and_enforcement() -> None:
+    assert {r.rule_id: r.enforcement for r in RULES} == CATALOG
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.rule_id for r in RULES])
+def test_rule_layout_and_entry_point(rule: RuleMeta) -> None:
+    """rules/<group>/<name>/<name>.rego, package tfgen.rules.<group>.<name>, test beside it,
+    `deny` for mandatory and `warn` for advisory, results built by the one constructor."""
+    path = REGO / rule.file
+    group, name = path.parent.parent.name, path.parent.name
+    assert path.name == f"{name}.rego"
+    assert rule.package == f"tfgen.rules.{group}.{name}"
+    assert group == ("cloudtrail" if rule.rule_id.startswith("CT-") else "kms")
+    test = path.with_name(f"{name}_test.rego")
+    assert f"package tfgen.rules.{group}.{name}_test" in test.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    wanted = "deny" if rule.enforcement == "mandatory" else "warn"
+    heads = re.findall(r"^(deny|warn) contains (\S+)\(rego\.metadata\.chain\(\)", text, re.M)
+    assert heads, "no deny/warn rule built with rego.metadata.chain()"
+    assert {kind for kind, _ in heads} == {wanted}
+    assert {ctor for _, ctor in heads} <= {"result.fail", "result.fail_with"}
+    assert rule.related_resources and rule.remediation and rule.resource_types
+    assert all(ref.ref.startswith("https://") for ref in rule.related_resources)
