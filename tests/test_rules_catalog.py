@@ -7,6 +7,7 @@ import re
 import pytest
 from conftest import REGO
 
+from tfgen import __version__
 from tfgen.model import RuleMeta
 from tfgen.rulepack import locate
 
@@ -30,6 +31,10 @@ CATALOG = {
 }
 
 RULES = locate(REGO).rules
+
+
+def test_pack_version_is_the_tool_version() -> None:
+    assert locate(REGO).version == __version__
 
 
 def test_catalog_ids_and_enforcement() -> None:
