@@ -706,3 +706,42 @@ def test_every_format_through_the_cli(tmp_path: Path) -> None:
     assert sum(line.startswith("::error title=KMS-001") for line in github) == 2
     assert outputs["markdown"].startswith("### tfgen: :x: **FAIL**")
     assert outputs["text"].splitlines()[-1].startswith("FAIL: ")
+
+
+def _many(count: int) -> Report:
+    findings = tuple(
+        finding(
+            address=f"module.m{i % 50}.aws_kms_key.k{i}",
+            enforcement="mandatory" if i % 2 else "advisory",
+            location=SourceLocation("main.tf", i + 1) if i % 3 else None,
+            waiver=WAIVER if i % 7 == 0 else None,
+        )
+        for i in range(count)
+    )
+    return report(findings=findings)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_rendering_cost_grows_linearly(fmt: str) -> None:
+    """8x the findings may cost at most ~20x the time: linear is 8x, quadratic would be 64x."""
+    import time
+
+    def cost(rep: Report) -> float:
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            render(rep, fmt)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    small, large = _many(500), _many(4000)
+    assert cost(large) < 20 * cost(small) + 0.05
+
+
+def test_large_json_is_compact_and_complete() -> None:
+    from tfgen.report.jsondoc import INDENT_LIMIT
+
+    text = render(_many(INDENT_LIMIT + 1), "json")
+    assert text.count("\n") == 1
+    assert len(json.loads(text)["findings"]) == INDENT_LIMIT + 1
+    assert render(_many(3), "json").count("\n") > 10

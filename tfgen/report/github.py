@@ -30,7 +30,8 @@ def command(name: str, properties: dict[str, str], message: str) -> str:
 
 
 def render(report: Report) -> str:
-    lines = [_annotation(report, finding) for finding in ordered(report)]
+    several_plans = len({f.plan for f in report.findings}) > 1
+    lines = [_annotation(report, finding, several_plans) for finding in ordered(report)]
     lines.extend(command("notice", {"title": "tfgen"}, notice) for notice in sorted(report.notices))
     lines.extend(command("error", {"title": "tfgen error"}, error) for error in report.errors)
     counts = summary(report)
@@ -46,7 +47,7 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _annotation(report: Report, finding: Finding) -> str:
+def _annotation(report: Report, finding: Finding, several_plans: bool) -> str:
     state = status(report, finding)
     name = {"blocking": "error", "advisory": "warning", "waived": "notice"}[state]
     properties: dict[str, str] = {}
@@ -58,6 +59,6 @@ def _annotation(report: Report, finding: Finding) -> str:
     if finding.waiver is not None:
         waiver = finding.waiver
         message += f"\nWaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
-    if len({f.plan for f in report.findings}) > 1 or finding.location is None:
+    if several_plans or finding.location is None:
         message += f"\nplan: {finding.plan}"
     return command(name, properties, message)

@@ -24,7 +24,7 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 
 
 def render(report: Report) -> str:
-    return dumps(document(report))
+    return dumps(document(report), len(report.findings))
 
 
 def document(report: Report) -> dict[str, Any]:
