@@ -204,7 +204,7 @@ def offline(terraform: Terraform) -> Terraform:
     """The same Terraform, set up to install the AWS provider only from the local mirror."""
     mirror = provider_mirror()
     config = cache_dir() / "terraformrc-offline"
-    config.write_text(
+    text = (
         "provider_installation {\n"
         "  filesystem_mirror {\n"
         f'    path    = "{mirror}"\n'
@@ -213,9 +213,13 @@ def offline(terraform: Terraform) -> Terraform:
         "  direct {\n"
         '    exclude = ["registry.terraform.io/hashicorp/aws"]\n'
         "  }\n"
-        "}\n",
-        encoding="utf-8",
+        "}\n"
     )
+    if not config.is_file() or config.read_text(encoding="utf-8") != text:
+        # Concurrent runs share this file: replace it atomically, never truncate it in place.
+        tmp = config.with_name(f"{config.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(config)
     return terraform.with_env(
         {
             "TF_CLI_CONFIG_FILE": str(config),
