@@ -37,8 +37,11 @@ KEY_PLAN = {
     "resource_changes": [
         {
             "address": "aws_kms_key.k",
+            "mode": "managed",
             "type": "aws_kms_key",
-            "change": {"actions": ["create"], "after": {}},
+            "name": "k",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["create"], "before": None, "after": {}},
         }
     ],
 }
