@@ -196,7 +196,9 @@ def provider_mirror() -> Path:
     if not source.is_file():
         raise ToolchainError(f"{source}: provider zip not found")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)
     return mirror
 
 
