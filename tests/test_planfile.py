@@ -48,7 +48,7 @@ CORPUS = {
     "format_version_missing.json": "format_version missing",
     "errored.json": "errored",
     "nan.json": "NaN is not valid JSON",
-    "garbage.bin": "not UTF-8 text",
+    "garbage.bin": "is binary data (a NUL byte at offset 1)",
     "mode_missing.json": "resource_changes[0].mode is missing",
     "mode_unknown.json": 'resource_changes[0].mode must be "managed" or "data", got \'Managed\'',
     "repeated_address.json": "resource_changes[1] repeats the address 'aws_kms_key.this'",
@@ -147,6 +147,54 @@ def test_other_encodings_are_rejected(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_bytes(data)
         assert_input_error(path, expected)
+
+
+def test_devices_and_odd_names_are_rejected_without_reading_on() -> None:
+    assert_input_error("/dev/zero", "is binary data (a NUL byte at offset 0)")
+    assert_input_error("/dev/null", "empty input")
+    with pytest.raises(InputError, match=r"^'': empty path"):
+        load_plan("")
+    with pytest.raises(InputError, match=r"^plan\\x1b\[2J\\x0a\.json: no such file$"):
+        load_plan("plan\x1b[2J\n.json")
+
+
+def test_a_fifo_is_read_like_process_substitution(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    data = CONTROL.read_bytes()
+
+    def write() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        info, plan = load_plan(str(fifo), max_bytes=len(data))
+    finally:
+        writer.join(timeout=30)
+    assert info.resources == 2 and plan == json.loads(data)
+
+
+def test_stdin_that_is_a_terminal_is_refused() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tfgen", "check", "-"],
+            stdin=follower,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().startswith("tfgen: error: <stdin>: is a terminal: pipe a plan in")
 
 
 @pytest.mark.terraform

@@ -25,8 +25,10 @@ _HCL_START = re.compile(
     r"(?:#|//|/\*|(?:terraform|provider|resource|data|module|variable|output|locals|moved|import"
     r"|removed|check)\b)"
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _VERSION = re.compile(r"(\d+)(?:\.\d+)*")
 _READ_CHUNK = 1024 * 1024
+_SNIFF_BYTES = 4096
 
 
 def load_plan(
@@ -34,18 +36,22 @@ def load_plan(
 ) -> tuple[PlanInfo, dict[str, Any]]:
     """Read, decode, parse and validate one plan; `source` is a path or `-` for stdin."""
     label = display_name(source)
+    if not source:
+        raise InputError("''", "empty path: name a plan JSON file, or - for stdin")
     # The bytes go straight into loads_plan, which drops them once decoded: peak memory is the text
     # plus the parsed document, never the bytes as well.
     if source == STDIN:
         plan = loads_plan(_read_stdin(label, max_bytes), label)
     else:
-        plan = loads_plan(_read_file(source, max_bytes), label)
+        plan = loads_plan(_read_file(source, label, max_bytes), label)
     return _info(source, plan), plan
 
 
 def display_name(source: str) -> str:
-    """How messages name a source: the path as given, `<stdin>` for `-`."""
-    return "<stdin>" if source == STDIN else source
+    """How messages name a source: the path as given (control characters escaped), `<stdin>` for `-`."""
+    if source == STDIN:
+        return "<stdin>"
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", source)
 
 
 def loads_plan(data: bytes, label: str) -> dict[str, Any]:
@@ -68,27 +74,34 @@ def loads_plan(data: bytes, label: str) -> dict[str, Any]:
     return plan
 
 
-def _read_file(source: str, max_bytes: int) -> bytes:
+def _read_file(source: str, label: str, max_bytes: int) -> bytes:
     try:
         info = Path(source).stat()
     except FileNotFoundError:
-        raise InputError(source, "no such file") from None
+        raise InputError(label, "no such file") from None
     except OSError as exc:
-        raise InputError(source, f"cannot read: {_os_reason(exc)}") from None
+        raise InputError(label, f"cannot read: {_os_reason(exc)}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(source, "is a directory, expected a plan JSON file")
-    if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
-        raise InputError(source, _too_big(info.st_size, max_bytes))
-    limit = min(info.st_size, max_bytes) if stat.S_ISREG(info.st_mode) else max_bytes
+        raise InputError(label, "is a directory, expected a plan JSON file")
+    regular = stat.S_ISREG(info.st_mode)
+    if regular and info.st_size > max_bytes:
+        raise InputError(label, _too_big(info.st_size, max_bytes))
+    # A regular file is read in one call of its size (+1 to see growth); pipes and devices by chunk.
+    first = info.st_size + 1 if regular else _READ_CHUNK
     try:
         with Path(source).open("rb") as handle:
-            return _read_bounded(handle, source, max_bytes, first=limit + 1)
+            return _read_bounded(handle, label, max_bytes, first=first)
     except OSError as exc:
-        raise InputError(source, f"cannot read: {_os_reason(exc)}") from None
+        raise InputError(label, f"cannot read: {_os_reason(exc)}") from None
 
 
 def _read_stdin(label: str, max_bytes: int) -> bytes:
     try:
+        if sys.stdin.isatty():
+            raise InputError(
+                label,
+                "is a terminal: pipe a plan in, e.g. `terraform show -json tfplan | tfgen check -`",
+            )
         return _read_bounded(sys.stdin.buffer, label, max_bytes)
     except (OSError, AttributeError, ValueError) as exc:
         raise InputError(label, f"cannot read: {exc}") from None
@@ -105,6 +118,8 @@ def _read_bounded(handle: BinaryIO, label: str, max_bytes: int, first: int = _RE
         chunk = handle.read(min(first if not chunks else _READ_CHUNK, max_bytes + 1 - total))
         if not chunk:
             return b"".join(chunks)
+        if not chunks:
+            _sniff(chunk, label)
         chunks.append(chunk)
         total += len(chunk)
     raise InputError(label, _too_big(None, max_bytes))
@@ -128,20 +143,36 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def _decode(data: bytes, label: str) -> str:
-    """UTF-8 with or without BOM, UTF-16 with BOM; anything else is an error."""
-    if data.startswith(_ZIP_MAGIC):
+def _sniff(head: bytes, label: str) -> None:
+    """Reject what the first bytes already show is no plan JSON (checked before reading on)."""
+    if head.startswith(_ZIP_MAGIC):
         raise InputError(
             label,
             "is a binary Terraform plan file: convert it with `terraform show -json tfplan`",
         )
-    if data.startswith(_UTF32_BOMS):
+    if head.startswith(_UTF32_BOMS):
         raise InputError(label, "is UTF-32 encoded; save the plan as UTF-8 or UTF-16")
-    if not data.startswith(_UTF16_BOMS) and _looks_utf16_without_bom(data):
+    if head.startswith(_UTF16_BOMS):
+        return
+    if _looks_utf16_without_bom(head):
         raise InputError(
             label,
             "looks like UTF-16 without a byte order mark; save it as UTF-8 or UTF-16 with BOM",
         )
+    nul = head.find(b"\x00", 0, _SNIFF_BYTES)
+    if nul >= 0:
+        raise InputError(label, f"is binary data (a NUL byte at offset {nul}), not plan JSON")
+    start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+    try:
+        head[start : start + _SNIFF_BYTES].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":  # not just a character cut at the end
+            raise InputError(label, _not_utf8(head, start + exc.start)) from None
+
+
+def _decode(data: bytes, label: str) -> str:
+    """UTF-8 with or without BOM, UTF-16 with BOM; anything else is an error."""
+    _sniff(data, label)
     try:
         if data.startswith(_UTF8_BOM):
             return data[len(_UTF8_BOM) :].decode("utf-8")
@@ -152,18 +183,25 @@ def _decode(data: bytes, label: str) -> str:
         if exc.encoding.startswith("utf-16"):
             reason = f"invalid UTF-16 at byte {exc.start}"
         else:
-            reason = (
-                f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                "expected the JSON of `terraform show -json`"
-            )
+            offset = exc.start + (len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0)
+            reason = _not_utf8(data, offset)
         raise InputError(label, reason) from None
+
+
+def _not_utf8(data: bytes, offset: int) -> str:
+    return (
+        f"not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+        "expected the JSON of `terraform show -json`"
+    )
 
 
 def _looks_utf16_without_bom(data: bytes) -> bool:
     """JSON text has no raw NUL bytes; NULs in every other byte are ASCII in UTF-16."""
     head = data[:64]
     half = len(head) // 2
-    return half >= 2 and (head[0::2].count(0) == half or head[1::2].count(0) == half)
+    if half < 2:
+        return False
+    return (head[0::2].count(0) == half) != (head[1::2].count(0) == half)
 
 
 def _reject_constant(name: str) -> Any:
