@@ -126,17 +126,19 @@ def _read_bounded(handle: BinaryIO, label: str, max_bytes: int, first: int = _RE
 
 
 def _too_big(size: int | None, max_bytes: int) -> str:
-    actual = f"is {_human(size)}" if size is not None else "is larger than that"
-    return f"{actual}, over the {_human(max_bytes)} limit for a plan file"
+    actual = f"is {_human(size)}, " if size is not None else "is "
+    return f"{actual}over the {_human(max_bytes)} limit for a plan file"
 
 
 def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    return f"{size} bytes"  # pragma: no cover - loop always returns
+    return f"{value:.1f} GiB"
 
 
 def _os_reason(exc: OSError) -> str:
