@@ -26,7 +26,7 @@ from tfgen.generator import (
     render,
     written_by_tfgen,
 )
-from tfgen.hcl import Block, Expr, Template, Value, format_like_terraform, quote
+from tfgen.hcl import Block, Expr, Template, Value, dumps, format_like_terraform, quote
 
 MODULE = ROOT / "modules" / "cloudtrail-kms-key"
 SEED_FILE = ROOT.parent / "shared" / "seed" / "cloudtrail-default-kms-key-policy.md"
@@ -312,6 +312,14 @@ def test_quote_never_interpolates_and_decodes_back(text: str) -> None:
     assert decode_hcl_string(quote(text)) == text
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(free_text, st.text()))
+def test_dumps_keeps_any_string_literal(text: str) -> None:
+    # python-hcl2's dumps re-splits strings at `$${...}`: what it writes must still decode back.
+    written = dumps([Block("locals", attributes={"x": text})])
+    assert decode_hcl_string(hcl2.loads(written)["locals"][0]["x"]) == text
+
+
 @pytest.mark.parametrize(
     ("text", "literal"),
     [
@@ -319,6 +327,8 @@ def test_quote_never_interpolates_and_decodes_back(text: str) -> None:
         ("%{ if true }", '"%%{ if true }"'),
         ("$${x}", '"$$${x}"'),
         ('say "hi" \\o/', '"say \\"hi\\" \\\\o/"'),
+        ('"${x}"', '"\\u0022$${x}\\""'),
+        ("open ${ only", '"open \\u0024{ only"'),
         ("line\nbreak", '"line\\nbreak"'),
     ],
 )

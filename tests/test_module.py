@@ -19,7 +19,7 @@ from test_generator import MODULE, SEED_INPUTS, free_text, seed_json_text, valid
 
 from tfgen import seed
 from tfgen.generator import ModuleOptions, render, write
-from tfgen.hcl import quote
+from tfgen.hcl import Block, dumps
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform
 
 pytestmark = pytest.mark.terraform
@@ -211,9 +211,9 @@ def test_planned_policy_is_the_intended_policy(
 def test_terraform_reads_every_quoted_string_literally(
     terraform: Terraform, texts: list[str]
 ) -> None:
-    lines = [f'output "s{i}" {{\n  value = {quote(t)}\n}}\n' for i, t in enumerate(texts)]
+    blocks = [Block("output", (f"s{i}",), {"value": t}) for i, t in enumerate(texts)]
     with tempfile.TemporaryDirectory(prefix="tfgen-quote-") as tmp:
-        (Path(tmp) / "main.tf").write_text("".join(lines), encoding="utf-8")
+        (Path(tmp) / "main.tf").write_text(dumps(blocks), encoding="utf-8")
         plan = terraform.plan_json(Path(tmp))
     outputs = plan["planned_values"]["outputs"]
     got = [outputs[f"s{i}"]["value"] for i in range(len(texts))]

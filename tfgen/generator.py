@@ -657,7 +657,7 @@ def _readme(options: ModuleOptions, example: str) -> str:
     for number, statement in enumerate(seed.SEED_POLICY["Statement"], start=1):
         sid = statement["Sid"]
         statements.append(f"| {number} | {sid} | {changes[sid]} |")
-    body_lines = example.splitlines()
+    body_lines = example.split("\n")
     code = "\n".join(line for line in body_lines if not line.startswith("#")).strip()
     lines = [
         f"<!-- {MARKER} {__version__}: do not edit, run `tfgen generate` again. -->",

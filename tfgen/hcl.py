@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,44 +50,47 @@ class Block:
 
 
 def quote(text: str) -> str:
-    """`text` as an HCL quoted string literal: escapes, and `${`/`%{` never interpolate."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return f'"{_escape_templates("".join(out))}"'
+    """`text` as an HCL quoted string literal: escapes, and `${`/`%{` never interpolate.
 
-
-def _escape_templates(text: str) -> str:
-    """`${` and `%{` as literals: HCL's `$${`/`%%{`, or `\\u0024{`/`\\u0025{` when no `}` follows.
-
-    HCL reads both forms as the literal text; python-hcl2 8.1.4 lexes `$${`/`%%{` only when a
-    closing brace follows in the same string, so the Unicode escape keeps the files parseable.
+    `${`/`%{` become HCL's `$${`/`%%{`, or `\\u0024{`/`\\u0025{` when no `}` follows: HCL reads
+    both as the literal text, and python-hcl2 8.1.4 lexes `$${`/`%%{` only when a closing brace
+    follows. A `"` right before `$${` is written `\\u0022`, because python-hcl2's dumps drops
+    the quote of `\\"$${...}`.
     """
     out: list[str] = []
     i = 0
     while i < len(text):
         pair = text[i : i + 2]
         if pair in ("${", "%{"):
-            if "}" in text[i + 2 :]:
+            if _closed(text, i):
                 out.append(pair[0] + pair)
             else:
                 out.append(("\\u0024" if pair[0] == "$" else "\\u0025") + "{")
             i += 2
+            continue
+        char = text[i]
+        if char == '"':
+            before_escape = text.startswith("${", i + 1) and _closed(text, i + 1)
+            out.append("\\u0022" if before_escape else '\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            out.append(f"\\u{ord(char):04x}")
         else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+            out.append(char)
+        i += 1
+    return f'"{"".join(out)}"'
+
+
+def _closed(text: str, start: int) -> bool:
+    """Whether a `}` follows the `${`/`%{` at `start`."""
+    return "}" in text[start + 2 :]
 
 
 def key(name: str) -> str:
@@ -145,7 +149,8 @@ def dumps(blocks: Sequence[Block], header: Sequence[str] = ()) -> str:
 
 def format_like_terraform(text: str) -> str:
     """Apply the layout rules of `terraform fmt` (hclwrite) that python-hcl2 does not follow."""
-    lines = [_space_braces(line.rstrip()) for line in text.splitlines()]
+    # Only "\n" ends a line: str.splitlines() would also split at U+0085, U+2028 and others.
+    lines = [_space_braces(line.rstrip(" \t\r")) for line in text.split("\n")]
     collapsed: list[str] = []
     for line in lines:
         if line == "" and (not collapsed or collapsed[-1] == ""):
