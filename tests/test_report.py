@@ -518,6 +518,14 @@ def test_markdown_comment() -> None:
     assert "<details><summary>Notices (1)</summary>" in lines
     passing = render(report(findings=()), "markdown")
     assert passing.startswith("### tfgen: :white_check_mark: **PASS**\n\nNo blocking findings.")
+    assert "| Blocking |" not in passing  # no counts table without findings
+    errored = render(report(findings=(), errors=("a.json: no such file",)), "markdown")
+    assert errored.splitlines()[:3] == [
+        "### tfgen: :no_entry: **ERROR**",
+        "",
+        "The check did not complete: 1 error; the gate fails closed.",
+    ]
+    assert "- a.json: no such file" in errored.splitlines()
 
 
 def test_markdown_cuts_long_tables() -> None:

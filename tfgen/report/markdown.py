@@ -40,7 +40,8 @@ def render(report: Report) -> str:
     counts = summary(report)
     multi_plan = len({f.plan for f in findings} | {p.path for p in report.plans}) > 1
     out = [f"### tfgen: {_VERDICT[str(counts['result'])]}", "", _verdict_line(counts), ""]
-    out += _counts_table(report, findings)
+    if findings:
+        out += _counts_table(report, findings)
     blocking = [f for f in findings if status(report, f) == "blocking"]
     advisory = [f for f in findings if status(report, f) == "advisory"]
     waived = [f for f in findings if status(report, f) == "waived"]
