@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tfgen.cli import main
 from tfgen.redact import (
     MIN_SCRUB_LENGTH,
     REDACTED,
@@ -244,8 +245,11 @@ def test_no_marked_string_survives_anywhere(
     marked = {s for s in _marked(*before) + _marked(*after) if len(s) >= MIN_SCRUB_LENGTH}
     assert marked <= secrets.values
     assert not marked & set(_all_strings(redacted))
-    # Keys (the plan's structure) are never rewritten.
-    assert list(redacted["resource_changes"][0]["change"]) == list(change)
+    # Keys (the plan's structure) are never rewritten; redacted attributes become unknown.
+    redacted_change = redacted["resource_changes"][0]["change"]
+    assert [k for k in redacted_change if k != "after_unknown"] == list(change)
+    for name in redacted_change.get("after_unknown", {}):
+        assert redacted_change["after"][name] in (REDACTED, None)
 
 
 def test_plan_structure_is_never_rewritten() -> None:
@@ -272,3 +276,28 @@ def test_plan_structure_is_never_rewritten() -> None:
     assert redacted["resource_changes"][0]["address"] == "aws_kms_key.rotation"
     # Rendered text is still scrubbed of substrings: that is the second line of defence.
     assert scrub("aws_kms_key.rotation", secrets) == f"aws_kms_key.{REDACTED}"
+
+
+def test_a_sensitive_attribute_is_unknown_to_the_rules(
+    plan_module: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key spec the rules cannot see must not exempt the key from the rotation check."""
+    (tmp_path / "main.tf").write_text(
+        'variable "spec" {\n  type      = string\n  default   = "RSA_2048"\n  sensitive = true\n}\n'
+        'variable "usage" {\n  type      = string\n  default   = "SIGN_VERIFY"\n  sensitive = true\n}\n'
+        'resource "aws_kms_key" "this" {\n'
+        "  customer_master_key_spec = var.spec\n  key_usage                = var.usage\n}\n"
+    )
+    plan = plan_module(tmp_path)
+    redacted, _ = redact_plan(plan)
+    (change,) = redacted["resource_changes"]
+    assert change["change"]["after_unknown"]["customer_master_key_spec"] is True
+    assert change["change"]["after_unknown"]["key_usage"] is True
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["check", str(path), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert ("KMS-001", "aws_kms_key.this") in {
+        (f["rule_id"], f["address"]) for f in report["findings"]
+    }
+    assert "RSA_2048" not in json.dumps(report)

@@ -56,6 +56,7 @@ def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
             mask = change.get(f"{side}_sensitive", False)
             if side in change:
                 change[side] = _mask(change[side], mask, found)
+        _mark_unknown(change)
     for resource in _state_resources(plan):
         resource["values"] = _mask(resource.get("values"), resource.get("sensitive_values"), found)
     for outputs in (
@@ -86,6 +87,21 @@ def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
     # values, never keys or substrings: rewriting those could change what the rules decide.
     scrubbed: dict[str, Any] = _replace_copies(plan, secrets.values) if secrets else plan
     return scrubbed, secrets
+
+
+def _mark_unknown(change: dict[str, Any]) -> None:
+    """Redacted attributes are unknown to the rules, so a rule that needs one fails closed."""
+    mask = change.get("after_sensitive", False)
+    after = change.get("after")
+    if not isinstance(after, dict):
+        return
+    names = [n for n in after if mask is True or (isinstance(mask, dict) and mask.get(n) is True)]
+    if names:
+        unknown = change.get("after_unknown")
+        change["after_unknown"] = {
+            **(unknown if isinstance(unknown, dict) else {}),
+            **dict.fromkeys(names, True),
+        }
 
 
 def _at(value: Any, *keys: str) -> dict[str, Any]:
