@@ -49,7 +49,9 @@ def dumps_stable(value: Any) -> str:
 
 
 def verdict(report: Report) -> Literal["pass", "fail", "error"]:
-    return {0: "pass", 1: "fail"}.get(report.exit_code, "error")  # type: ignore[return-value]
+    """pass (exit 0), fail (exit 1) or error (exit 2: the gate could not check everything)."""
+    code = report.exit_code
+    return "pass" if code == 0 else "fail" if code == 1 else "error"
 
 
 def summary(report: Report) -> dict[str, Any]:

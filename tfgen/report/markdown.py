@@ -6,7 +6,7 @@ import html
 import re
 
 from tfgen import __version__
-from tfgen.model import SEVERITIES, Finding, Report
+from tfgen.model import SEVERITIES, Finding, Report, Waiver
 from tfgen.report._common import location_text, ordered, plural, status, summary
 
 # Inline syntax only: a cell never starts a line, so block syntax (#, -, 1.) cannot trigger.
@@ -116,8 +116,7 @@ def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
     columns = ["Rule", "Resource", "Reason", "Owner", "Expires"] + (["Plan"] if multi_plan else [])
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for f in findings[:MAX_TABLE_ROWS]:
-        waiver = f.waiver
-        assert waiver is not None
+        waiver = f.waiver or Waiver(f.rule_id, f.address, "", "", "")
         cells = [
             code(f.rule_id),
             code(f.address),
