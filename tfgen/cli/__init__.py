@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -12,6 +14,11 @@ from tfgen.errors import TfgenError
 
 # A string: argparse._SubParsersAction is not subscriptable at run time on Python 3.11.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+DESCRIPTION = (
+    "Generate the CloudTrail KMS key Terraform module, and gate Terraform plans with the OPA rule "
+    "pack for KMS keys and CloudTrail encryption. Exit codes: 0 pass, 1 blocking finding, 2 error."
+)
 
 
 def _version_text() -> str:
@@ -51,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tfgen", description=__doc__)
+    parser = _Parser(prog="tfgen", description=DESCRIPTION)
     parser.add_argument("--version", action=_VersionAction)
     sub: Subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _register_all(sub)
@@ -77,4 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tfgen: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug must still fail closed: exit 2, never 0 or 1
+        if os.environ.get("TFGEN_DEBUG"):
+            traceback.print_exc()
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"tfgen: internal error: {type(exc).__name__}: {reason} (TFGEN_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 2
     return code
