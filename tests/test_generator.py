@@ -53,7 +53,7 @@ free_text = st.lists(
     ),
     max_size=30,
 ).map("".join)
-tag_keys = st.from_regex(r"[A-Za-z0-9 _.:/+@-]{1,20}", fullmatch=True).filter(
+tag_keys = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,20}", fullmatch=True).filter(
     lambda k: not k.lower().startswith("aws:")
 )
 

@@ -417,9 +417,9 @@ def _versions_tf() -> HclFile:
         [terraform],
         _header(
             "Terraform >= 1.1: `nullable = false` (1.1) sets the floor; validation blocks need 0.13,",
-            "alltrue() 0.14 and one() 0.15. The module's tests/*.tftest.hcl need Terraform >= 1.6,",
-            "which only the module's own CI runs. AWS provider >= 3.39: the oldest release this module",
-            "is planned with; every argument it sets exists there (none needs a newer provider).",
+            "alltrue() 0.14 and one() 0.15. The module's tests/*.tftest.hcl need Terraform >= 1.6",
+            "(run with 1.15.5) and only the module's own CI runs them. AWS provider >= 3.39: the",
+            "oldest release this module is planned with; every argument it sets exists there.",
         ),
     )
 
@@ -714,7 +714,9 @@ def _readme(options: ModuleOptions, example: str) -> str:
         "",
         "## Tests",
         "",
-        "`tests/*.tftest.hcl` plan the module offline (mock credentials, Terraform >= 1.6):",
+        "`tests/*.tftest.hcl` plan the module offline with mock credentials and the AWS provider's",
+        "skip_* flags (Terraform >= 1.6, run with 1.15.5 and AWS provider 3.39.0; the",
+        "`skip_get_ec2_platforms` flag they set was removed in provider 5.0):",
         "`terraform init && terraform test`.",
         "",
     ]

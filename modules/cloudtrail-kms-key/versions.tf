@@ -2,9 +2,9 @@
 # run `tfgen generate` again (the command line is in README.md).
 #
 # Terraform >= 1.1: `nullable = false` (1.1) sets the floor; validation blocks need 0.13,
-# alltrue() 0.14 and one() 0.15. The module's tests/*.tftest.hcl need Terraform >= 1.6,
-# which only the module's own CI runs. AWS provider >= 3.39: the oldest release this module
-# is planned with; every argument it sets exists there (none needs a newer provider).
+# alltrue() 0.14 and one() 0.15. The module's tests/*.tftest.hcl need Terraform >= 1.6
+# (run with 1.15.5) and only the module's own CI runs them. AWS provider >= 3.39: the
+# oldest release this module is planned with; every argument it sets exists there.
 
 terraform {
   required_version = ">= 1.1"
