@@ -680,7 +680,7 @@ def _readme(options: ModuleOptions, example: str) -> str:
         "Defaults of `tfgen generate`: account 111122223333, region us-east-1 and the key administrator",
         "`arn:aws:iam::111122223333:user/username` (AWS's example values; with another `--account-id`",
         "no key administrator is assumed), no cross-account ids, no trail ARNs, no alias, a 30-day",
-        "deletion window, rotation on, the description above and no tags. Account values go into",
+        "deletion window, rotation on, the description in the Inputs table and no tags. Account values go into",
         "`examples/basic`; alias, deletion window, rotation and description become variable defaults.",
         "",
         "## Usage",
