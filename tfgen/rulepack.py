@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -87,12 +88,21 @@ class RulePack:
 
 
 def locate(path: str | Path | None = None) -> RulePack:
-    """The rule pack at `path`, else $TFGEN_RULES_DIR, else the `rego/` beside this package."""
-    chosen = path or os.environ.get("TFGEN_RULES_DIR") or _REPO_REGO
+    """The rule pack at `path`, else $TFGEN_RULES_DIR, else the one beside or inside this package."""
+    chosen = path or os.environ.get("TFGEN_RULES_DIR") or _default_root()
     root = Path(chosen)
     if not (root / "main" / "main.rego").is_file():
         raise InputError(str(root), "not a rule pack (no main/main.rego)")
     return RulePack(root.resolve())
+
+
+def _default_root() -> Path:
+    """The checkout's rego/, or the copy an installed wheel carries as tfgen._rego."""
+    if (_REPO_REGO / "main" / "main.rego").is_file():
+        return _REPO_REGO
+    spec = importlib.util.find_spec("tfgen._rego")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else _REPO_REGO
 
 
 def read_rule(path: Path, root: Path) -> RuleMeta:
