@@ -140,6 +140,8 @@ def assert_sarif_valid(text: str) -> dict[str, Any]:
     errors = sorted(sarif_validator().iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
     for run in document["runs"]:
+        for rule in run["tool"]["driver"]["rules"]:
+            assert "helpUri" not in rule or re.fullmatch(r"https?://\S+", rule["helpUri"])
         for result in run["results"]:
             for location in result["locations"]:
                 uri = location.get("physicalLocation", {}).get("artifactLocation", {}).get("uri")
@@ -381,6 +383,15 @@ def test_sarif_stdin_plan_has_only_a_logical_location() -> None:
     doc = assert_sarif_valid(render(report(findings=(stdin,)), "sarif"))
     (location,) = doc["runs"][0]["results"][0]["locations"]
     assert set(location) == {"logicalLocations"}
+
+
+def test_sarif_help_uri_only_when_absolute() -> None:
+    relative = replace(ROTATION, related_resources=(RelatedResource("docs/kms.md", "local"),))
+    doc = assert_sarif_valid(render(report(rules=(relative,)), "sarif"))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    rule = rules["KMS-001"]
+    assert "helpUri" not in rule
+    assert "docs/kms.md" in rule["help"]["markdown"]
 
 
 def test_sarif_unknown_rule_gets_a_descriptor() -> None:

@@ -19,6 +19,8 @@ SCHEMA_URI = (
 )
 SRCROOT = "%SRCROOT%"
 _LEVELS = {"mandatory": "error", "advisory": "warning"}
+# helpUri must be an absolute URI (the schema's format "uri"); anything else is left out.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 # GitHub code scanning ranks results by this score (CVSS-like, 0.0-10.0).
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 
@@ -143,7 +145,7 @@ def _descriptor(rule: RuleMeta) -> dict[str, Any]:
             "text": rule.remediation,
             "markdown": rule.remediation + ("\n\nReferences:" + links if links else ""),
         }
-    if rule.related_resources and rule.related_resources[0].ref:
+    if rule.related_resources and _ABSOLUTE_URI.fullmatch(rule.related_resources[0].ref):
         descriptor["helpUri"] = rule.related_resources[0].ref
     return descriptor
 
