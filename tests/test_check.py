@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -78,8 +79,7 @@ def test_utf16_stdin_and_several_plans(
     utf16.write_bytes(text.encode("utf-16"))  # with BOM, as PowerShell's > writes it
     bom8 = tmp_path / "bom.json"
     bom8.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    stdin = type("Stdin", (), {"buffer": __import__("io").BytesIO(text.encode())})()
-    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     code, report, _ = run_json(capsys, str(utf16), str(bom8), "-")
     assert code == 1
     by_plan = {(f["plan"], f["address"]) for f in report["findings"] if f["rule_id"] == "KMS-001"}
