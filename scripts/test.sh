@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 TFGEN_OPA_IMAGE="$(bash scripts/install-docker.sh)"
+TFGEN_CONFTEST_BIN="$(bash scripts/install-conftest.sh)"
+export TFGEN_CONFTEST_BIN
 export TFGEN_OPA_IMAGE TFGEN_OPA_BIN="$OPA_BIN"
 export PATH="$VENV/bin:$CACHE/bin:$PATH"
 

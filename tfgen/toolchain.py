@@ -18,6 +18,7 @@ class Pins(TypedDict):
     opa: str
     aws_provider_mirror: str
     opa_image: str
+    conftest: str
 
 
 @functools.cache
