@@ -17,14 +17,13 @@ from tfgen.config import ENFORCEMENTS, Config, check_rule_ids, load_config
 from tfgen.engines import ENGINES, EngineOptions, open_engine
 from tfgen.engines.opa import DEFAULT_TIMEOUT
 from tfgen.errors import InputError, TfgenError
-from tfgen.model import SEVERITIES, PlanInfo, Report
+from tfgen.model import SEVERITIES, PlanInfo
 from tfgen.planfile import STDIN, load_plan
 from tfgen.redact import Secrets, redact_plan, scrub
+from tfgen.report import FORMATS, render
 from tfgen.rulepack import RulePack, locate
 from tfgen.sources import attach_locations
 from tfgen.waivers import finalize
-
-FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
 
 def register(sub: Subparsers) -> None:
@@ -159,15 +158,8 @@ def evaluate(
     report = finalize(report, config, dt.date.today())
     for error in report.errors:
         print(f"tfgen: error: {scrub(error, secrets)}", file=sys.stderr)
-    _emit(scrub(_render(report, args.format), secrets), args.output)
+    _emit(scrub(render(report, args.format), secrets), args.output)
     return report.exit_code
-
-
-def _render(report: Report, fmt: str) -> str:
-    from tfgen.report import render
-
-    text: str = render(report, fmt)
-    return text
 
 
 def _emit(text: str, output: Path | None) -> None:
