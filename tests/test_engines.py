@@ -303,3 +303,13 @@ def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(tmp_path: Path)
         EngineError, match=r"calls time\.now_ns, which the embedded engine cannot run"
     ):
         open_engine("embedded", RulePack(root))
+
+
+def test_a_report_evaluated_with_another_configuration_is_an_error() -> None:
+    from tfgen.engines.base import decision
+    from tfgen.errors import EngineError
+
+    report = {"pack": {"name": "tfgen", "version": "1"}, "config": {}, "deny": [], "warn": []}
+    assert decision(report, "here", "1", {})["deny"] == []
+    with pytest.raises(EngineError, match=r"evaluated with data\.tfgen_config"):
+        decision(report, "here", "1", {"min_deletion_window_days": 7})

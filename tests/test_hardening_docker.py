@@ -341,11 +341,6 @@ def test_token_from_the_environment_protects_a_tfgen_started_container(
     assert left_running(docker_client, project) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OpaServerEngine PUTs data.tfgen_config once; an OPA restart mid-batch drops it and "
-    "later plans are judged with the rules' defaults (reported to the lead, issue 7)",
-)
 def test_configuration_survives_an_opa_restart_between_plans(
     project: Project, docker_client: Any
 ) -> None:

@@ -16,6 +16,12 @@ warn contains result if {
 
 # METADATA
 # title: tfgen report
-# description: The pack's name and version with every deny and warn result.
+# description: |
+#   The pack's name and version, the data.tfgen_config it was evaluated with (so the harness can
+#   tell a server that lost its configuration), and every deny and warn result.
 # entrypoint: true
-report := {"pack": {"name": "tfgen", "version": "0.1.0"}, "deny": deny, "warn": warn}
+report := {"pack": {"name": "tfgen", "version": "0.1.0"}, "config": _config, "deny": deny, "warn": warn}
+
+default _config := {}
+
+_config := data.tfgen_config

@@ -21,3 +21,9 @@ test_empty_plan if {
 	main.report.deny == set() with input as {}
 	main.report.warn == set() with input as {}
 }
+
+test_report_echoes_the_configuration if {
+	main.report.config == {} with input as {}
+	main.report.config == {"min_deletion_window_days": 14} with input as {}
+		with data.tfgen_config as {"min_deletion_window_days": 14}
+}

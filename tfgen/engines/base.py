@@ -69,10 +69,23 @@ class Engine(Protocol):
         ...
 
 
-def decision(value: object, source: str, expected_version: str) -> Decision:
-    """Check the shape of a `data.main.report` value; EngineError names `source` otherwise."""
+def decision(
+    value: object,
+    source: str,
+    expected_version: str,
+    expected_config: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Check the shape of a `data.main.report` value; EngineError names `source` otherwise.
+
+    With `expected_config`, the configuration the report echoes must be exactly that one.
+    """
     if not isinstance(value, dict):
         raise EngineError(f"{source}: data.main.report is {type(value).__name__}, not an object")
+    if expected_config is not None and value.get("config") != dict(expected_config):
+        raise EngineError(
+            f"{source}: evaluated with data.tfgen_config {value.get('config')!r}, "
+            f"not the configured {dict(expected_config)!r}"
+        )
     pack = value.get("pack")
     if not isinstance(pack, dict) or not isinstance(pack.get("version"), str):
         raise EngineError(f"{source}: data.main.report has no pack.version")

@@ -58,8 +58,9 @@ class EmbeddedEngine:
                 f"{pack.root}: the rule pack calls {', '.join(lacking)}, which the embedded "
                 "engine cannot run: use --engine opa or docker, or avoid those builtins"
             )
+        self._config = dict(rule_config or {})
         try:
-            self._policy.set_data({"tfgen_config": dict(rule_config or {})})
+            self._policy.set_data({"tfgen_config": self._config})
         except OpaWasmError as exc:
             raise EngineError(f"rule configuration cannot be passed to the engine ({exc})") from exc
 
@@ -74,7 +75,7 @@ class EmbeddedEngine:
             )
         if len(raw) != 1 or not isinstance(raw[0], dict) or "result" not in raw[0]:
             raise EngineError(f"embedded engine: unexpected result set for {ENTRYPOINT}")
-        return decision(raw[0]["result"], "embedded engine", self._pack.version)
+        return decision(raw[0]["result"], "embedded engine", self._pack.version, self._config)
 
     def versions(self) -> dict[str, str]:
         return {

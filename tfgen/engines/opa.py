@@ -46,18 +46,29 @@ class OpaServerEngine:
         self._pack = pack
         self._timeout = timeout
         self._notices: list[str] = []
+        self._config = dict(rule_config or {})
+        # The configuration reports must echo: None when the server refused it (defaults apply).
+        self._expected_config: dict[str, Any] | None = None
         self._client = _client(
             self.url, token or os.environ.get("TFGEN_OPA_TOKEN"), timeout, retries
         )
         try:
             if load_pack:
                 self._load_pack()
-            self._configure(dict(rule_config or {}))
+            self._configure()
         except BaseException:
             self.close()
             raise
 
     def evaluate(self, plan: Mapping[str, Any]) -> Decision:
+        result = self._query(plan)
+        if self._expected_config is not None and result.get("config") != self._expected_config:
+            # The server lost data.tfgen_config (e.g. it restarted): set it again, ask once more.
+            self._configure()
+            result = self._query(plan)
+        return decision(result, f"OPA at {self.url}", self._pack.version, self._expected_config)
+
+    def _query(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         package, rule = ENTRYPOINT.rsplit("/", 1)
         body = self._call(lambda: self._client.query_rule(dict(plan), package, rule))
         if not isinstance(body, dict) or "result" not in body:
@@ -65,7 +76,10 @@ class OpaServerEngine:
                 f"OPA at {self.url}: decision {ENTRYPOINT} is undefined: "
                 "the tfgen rule pack is not loaded on that server"
             )
-        return decision(body["result"], f"OPA at {self.url}", self._pack.version)
+        result = body["result"]
+        if not isinstance(result, dict):
+            raise EngineError(f"OPA at {self.url}: data.main.report is not an object")
+        return result
 
     def versions(self) -> dict[str, str]:
         try:
@@ -85,7 +99,7 @@ class OpaServerEngine:
         """Whether `GET /health` answers 200."""
         return bool(self._client.check_health())
 
-    def _configure(self, config: dict[str, Any]) -> None:
+    def _configure(self) -> None:
         """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply.
 
         A plain PUT on the client's session: update_or_create_data hides the status code that
@@ -93,19 +107,23 @@ class OpaServerEngine:
         """
         url = f"{self.url}/v1/data/tfgen_config"
         try:
-            response = self._client._session.put(url, json=config, timeout=self._client.timeout)
+            response = self._client._session.put(
+                url, json=self._config, timeout=self._client.timeout
+            )
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
         if response.status_code == 204:
+            self._expected_config = self._config
             return
         if response.status_code in (502, 503, 504):
             raise EngineError(f"OPA at {self.url} answered HTTP {response.status_code}")
-        reason = _opa_message(response)
-        if config:
-            self._notices.append(
-                f"OPA at {self.url} refused data.tfgen_config (HTTP {response.status_code}: "
-                f"{reason}): the rules' default configuration applies"
-            )
+        self._expected_config = None
+        notice = (
+            f"OPA at {self.url} refused data.tfgen_config (HTTP {response.status_code}: "
+            f"{_opa_message(response)}): the rules' default configuration applies"
+        )
+        if self._config and notice not in self._notices:
+            self._notices.append(notice)
 
     def _load_pack(self) -> None:
         """Upload the pack's policy files through the policy API, libraries first.
