@@ -14,8 +14,7 @@ from typing import Any
 from tfgen.check import check_plans, unevaluated_report
 from tfgen.cli import Subparsers
 from tfgen.config import ENFORCEMENTS, Config, check_rule_ids, load_config
-from tfgen.engines import ENGINES, EngineOptions, open_engine
-from tfgen.engines.opa import DEFAULT_TIMEOUT
+from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions, open_engine
 from tfgen.errors import InputError, TfgenError
 from tfgen.model import SEVERITIES, PlanInfo
 from tfgen.planfile import STDIN, load_plan

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from tfgen.cli import Subparsers
-from tfgen.engines.docker_opa import HEALTH_TIMEOUT, DockerOpa, default_compose_file, load_service
+from tfgen.engines.base import HEALTH_TIMEOUT
 from tfgen.rulepack import locate
 
 
@@ -29,6 +29,8 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfgen.engines.docker_opa import DockerOpa, default_compose_file, load_service
+
     pack = locate(args.rules)
     env = dict(os.environ)
     if args.opa_token:

@@ -7,15 +7,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from tfgen.engines.base import Decision, Engine
-from tfgen.engines.opa import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, Engine
 from tfgen.errors import InputError
 from tfgen.rulepack import RulePack
 
 EngineName = Literal["embedded", "opa", "docker"]
 ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 
-__all__ = ["ENGINES", "Decision", "Engine", "EngineName", "EngineOptions", "open_engine"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "ENGINES",
+    "Decision",
+    "Engine",
+    "EngineName",
+    "EngineOptions",
+    "open_engine",
+]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ from typing import Any, Protocol, TypedDict, get_args
 from tfgen.errors import EngineError
 from tfgen.model import Enforcement, Severity
 
+# Seconds to wait for one evaluation, and tries for transient server errors.
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+# Seconds to wait for a started OPA container to answer /health.
+HEALTH_TIMEOUT = 60.0
+
 RESULT_KEYS = (
     "rule_id",
     "title",

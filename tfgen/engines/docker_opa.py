@@ -14,8 +14,8 @@ from typing import Any
 import requests
 import yaml
 
-from tfgen.engines.base import Decision
-from tfgen.engines.opa import DEFAULT_RETRIES, DEFAULT_TIMEOUT, OpaServerEngine
+from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, HEALTH_TIMEOUT, Decision
+from tfgen.engines.opa import OpaServerEngine
 from tfgen.errors import EngineError, InputError, ToolchainError
 from tfgen.rulepack import RulePack
 
@@ -24,7 +24,6 @@ LABEL_ROLE = "org.tfgen.role"
 LABEL_OWNER = "org.tfgen.started-by"
 LABEL_DIGEST = "org.tfgen.pack-digest"
 OWNER = "tfgen"
-HEALTH_TIMEOUT = 60.0
 _VAR = re.compile(r"\$(?:\$|\{(\w+)(?:(:?[-?])([^}]*))?\}|(\w+))")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|s|m|h)")
 _UNITS = {"us": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}

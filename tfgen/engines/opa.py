@@ -13,12 +13,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from tfgen.engines.base import Decision, decision
+from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, decision
 from tfgen.errors import EngineError, InputError
 from tfgen.rulepack import ENTRYPOINT, RulePack
 
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 3
 _CONNECT_TIMEOUT = 5.0
 _POLICY_PREFIX = "tfgen"
 
