@@ -169,6 +169,7 @@ class Context:
     opa: Path
     opa_url: str = ""
     docker_image: str = ""
+    tfgen_timeout: float = 30.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -183,7 +184,7 @@ class Engine:
 def _tfgen(engine: str, *extra: str) -> Callable[[Context, list[Path]], list[str]]:
     def command(ctx: Context, plans: list[Path]) -> list[str]:
         cmd = [str(VENV_PY), "-m", "tfgen", "check", "--engine", engine, "--format", "json"]
-        cmd += ["--rules", str(ctx.pack)]
+        cmd += ["--rules", str(ctx.pack), "--timeout", str(ctx.tfgen_timeout)]
         if engine == "opa":
             cmd += ["--opa-url", ctx.opa_url]
         return cmd + list(extra) + [str(p) for p in plans]
@@ -347,13 +348,14 @@ def measure(
             break
         if run.returncode not in engine.ok_codes:
             error = (
-                f"exit {run.returncode}: {run.stderr.strip().splitlines()[-1:] or run.stdout[:200]}"
+                f"exit {run.returncode}: {run.stderr.strip().splitlines()[-3:] or run.stdout[:200]}"
             )
             break
         try:
             findings = engine.findings(run.stdout)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            error = f"unparsable output ({exc.__class__.__name__}: {exc})"
+            tail = " | ".join(run.stderr.strip().splitlines()[-3:])
+            error = f"exit {run.returncode}, unparsable output ({exc}); stderr: {tail}"
             break
         times.append(run.seconds)
         cpu.append(run.cpu_seconds)
@@ -424,12 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-batch", action="store_true")
     parser.add_argument("--checkov-max", type=int, default=50_000, help="largest plan for Checkov")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--tfgen-timeout", type=float, default=30.0, help="tfgen check --timeout (its default: 30)"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
     from tfgen.toolchain import opa_binary
 
-    ctx = Context(pack=args.pack.resolve(), opa=opa_binary())
+    ctx = Context(pack=args.pack.resolve(), opa=opa_binary(), tfgen_timeout=args.tfgen_timeout)
     ctx.docker_image = os.environ.get("TFGEN_OPA_IMAGE", "")
     engines = [ENGINES[name] for name in args.engines]
     if "conftest" in args.engines and not CONFTEST.exists():
