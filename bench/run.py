@@ -37,6 +37,7 @@ VENV_PY = ROOT / ".venv" / "bin" / "python"
 CHECKOV = BENCH / "checkov-venv" / "bin" / "checkov"
 CONFTEST = CACHE / "bin" / "conftest"
 RESULTS = BENCH / "results.json"
+GNU_TIME = Path("/usr/bin/time")
 # Runs per plan size; the 20-resource plan gives each process's fixed cost (start-up, baseline RSS).
 RUNS = {20: 3, 1_000: 5, 10_000: 3, 50_000: 1}
 TIMEOUT = 1_800.0
@@ -98,11 +99,26 @@ class Run:
 def run_measured(
     cmd: list[str], timeout: float = TIMEOUT, env: dict[str, str] | None = None
 ) -> Run:
-    """Run cmd as a child; its own wall time and peak RSS (wait4 rusage), output from temp files."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run cmd as a child; its wall time, CPU time and peak RSS, output from temp files.
+
+    The peak RSS comes from GNU time (a small process) between us and cmd: Linux carries the
+    parent's high-water mark across fork+exec into the child's ru_maxrss, so rusage read here
+    would never report less than this script's own RSS.
+    """
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".time") as stats,
+    ):
+        wrapped = [str(GNU_TIME), "-f", "%M %U %S", "-o", stats.name, *cmd]
         start = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            wrapped,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
         fired = threading.Event()
 
@@ -114,17 +130,21 @@ def run_measured(
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        fields = (stats.read().strip().splitlines() or ["0 0 0"])[-1].split()
+        try:
+            rss_kb, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
+        except (ValueError, IndexError):
+            rss_kb, cpu = 0, 0.0
         out.seek(0)
         err.seek(0)
         return Run(
             seconds=seconds,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
-            max_rss_kb=usage.ru_maxrss,
+            cpu_seconds=cpu,
+            max_rss_kb=rss_kb,
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
@@ -433,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from tfgen.toolchain import opa_binary
+
+    if not GNU_TIME.is_file():
+        raise SystemExit(f"{GNU_TIME} (GNU time) is needed for peak RSS: apt-get install time")
 
     ctx = Context(pack=args.pack.resolve(), opa=opa_binary(), tfgen_timeout=args.tfgen_timeout)
     ctx.docker_image = os.environ.get("TFGEN_OPA_IMAGE", "")
