@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,37 @@ def test_a_report_evaluated_with_another_configuration_is_an_error() -> None:
     assert decision(report, "here", "1", {})["deny"] == []
     with pytest.raises(EngineError, match=r"evaluated with data\.tfgen_config"):
         decision(report, "here", "1", {"min_deletion_window_days": 7})
+
+
+def test_embedded_returns_a_decision_larger_than_ten_megabytes() -> None:
+    """opa-py-wasm stops reading a result string at 10 MB unless told otherwise (seen at 50k)."""
+    sid = "s" * 1_100_000
+    statements = [
+        {"Sid": f"{sid}{i}", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}
+        for i in range(10)
+    ]
+    key = {
+        "address": "aws_kms_key.big",
+        "mode": "managed",
+        "type": "aws_kms_key",
+        "name": "big",
+        "change": {
+            "actions": ["create"],
+            "before": None,
+            "after": {
+                "enable_key_rotation": True,
+                "customer_master_key_spec": "SYMMETRIC_DEFAULT",
+                "key_usage": "ENCRYPT_DECRYPT",
+                "policy": json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            },
+            "after_unknown": {},
+        },
+    }
+    engine = open_engine("embedded", locate())
+    try:
+        result = engine.evaluate({"format_version": "1.2", "resource_changes": [key]})
+    finally:
+        engine.close()
+    public = [r for r in result["deny"] if r["rule_id"] == "KMS-011"]
+    assert len(public) == 10
+    assert len(json.dumps(result)) > 10_000_000

@@ -37,6 +37,7 @@ class EmbeddedEngine:
             max_input_bytes=_MAX_BYTES,
             max_data_bytes=_MAX_BYTES,
             max_result_bytes=_MAX_BYTES,
+            max_cstring_scan_bytes=_MAX_BYTES,
             max_memory_pages=_MAX_PAGES,
             eval_timeout_seconds=timeout,
             parse_raw_json_input=False,  # the input is json.dumps output, valid by construction
