@@ -125,9 +125,17 @@ _module_path(rc) := concat(".", [concat("", ["module.", m[1]]) |
 
 # Resource changes by configuration address (one per instance under count/for_each).
 # Indexes are complete rules: built once, then every lookup is a hash lookup.
-_instances := {k: v | some k, v in _instance_sets}
+_instances := object.union(_single_instances, {k: v | some k, v in _instance_sets})
 
-_instance_sets[config_address(rc)] contains address if some address, rc in changes
+# Without count or for_each (here or on an enclosing module) the address is the only instance:
+# a comprehension, because OPA builds the multi-value rule below in quadratic time.
+_single_instances := {address: {address} | some address, rc in changes; config_address(rc) == address}
+
+_instance_sets[key] contains address if {
+	some address, rc in changes
+	key := config_address(rc)
+	key != address
+}
 
 # Managed resources of every module's configuration, by configuration address.
 _config_resources := {concat("", [_prefix(path), res.type, ".", res.name]): res |
