@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tfgen import __version__
@@ -33,8 +33,11 @@ def check_plans(
     engine: Engine,
     pack: RulePack,
     errors: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Evaluate each plan; the first engine failure is recorded and ends evaluation (no fallback).
+
+    `progress(done, total)` is called after each evaluated plan.
 
     `errors` carries problems found before evaluation (e.g. unreadable inputs), so they reach the
     report too. The caller owns the engine and closes it.
@@ -52,6 +55,8 @@ def check_plans(
                 problems.append(f"{skipped} further plan(s) not evaluated after the engine failed")
             break
         evaluated.append(info)
+        if progress is not None:
+            progress(index + 1, len(plans))
         for entry in (*decision["deny"], *decision["warn"]):
             found.append((index, _finding(entry, info.path)))
     return Report(

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,10 @@ from tfgen.report import FORMATS, render
 from tfgen.rulepack import RulePack, locate
 from tfgen.sources import attach_locations
 from tfgen.waivers import finalize
+
+# Batches of at least this many plans show a progress bar on a terminal.
+PROGRESS_MIN_PLANS = 10
+PROGRESS_WIDTH = 30
 
 
 def register(sub: Subparsers) -> None:
@@ -148,7 +152,7 @@ def evaluate(
             errors.append(exc.message)
         else:
             try:
-                report = check_plans(plans, engine, pack, errors)
+                report = check_plans(plans, engine, pack, errors, _progress_bar(len(plans)))
             finally:
                 engine.close()
     if report is None:
@@ -159,6 +163,20 @@ def evaluate(
         print(f"tfgen: error: {scrub(error, secrets)}", file=sys.stderr)
     _emit(scrub(render(report, args.format), secrets), args.output)
     return report.exit_code
+
+
+def _progress_bar(total: int) -> Callable[[int, int], None] | None:
+    """A one-line progress bar on stderr for batches, only when stderr is a terminal."""
+    if total < PROGRESS_MIN_PLANS or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = PROGRESS_WIDTH * done // total
+        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+        end = "\n" if done == total else ""
+        print(f"\r[{bar}] {done}/{total} plans", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _emit(text: str, output: Path | None) -> None:
