@@ -301,3 +301,13 @@ def test_a_sensitive_attribute_is_unknown_to_the_rules(
         (f["rule_id"], f["address"]) for f in report["findings"]
     }
     assert "RSA_2048" not in json.dumps(report)
+
+
+@pytest.mark.terraform
+def test_in_place_redaction_equals_the_copy(plan_module: Any) -> None:
+    plan = plan_module(E2E)
+    copied, secrets = redact_plan(plan)
+    assert json.dumps(plan) != json.dumps(copied)  # the copy left the input alone
+    same, secrets_in_place = redact_plan(plan, in_place=True)
+    assert same == copied
+    assert secrets_in_place == secrets

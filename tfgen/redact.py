@@ -47,10 +47,15 @@ def scrub(text: str, secrets: Secrets) -> str:
     return text
 
 
-def redact_plan(plan: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
-    """A copy of the plan with sensitive values replaced by the marker, and those values."""
+def redact_plan(plan: dict[str, Any], *, in_place: bool = False) -> tuple[dict[str, Any], Secrets]:
+    """A copy of the plan with sensitive values replaced by the marker, and those values.
+
+    `in_place` redacts the given plan itself instead of a copy (callers that own a freshly parsed
+    plan); the original must not be used afterwards.
+    """
     found: set[str] = set()
-    plan = json.loads(json.dumps(plan))
+    if not in_place:
+        plan = json.loads(json.dumps(plan))
     for change in _changes(plan):
         for side in ("before", "after"):
             mask = change.get(f"{side}_sensitive", False)

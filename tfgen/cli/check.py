@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             errors.append(exc.message)
             continue
-        redacted, found = redact_plan(plan)
+        redacted, found = redact_plan(plan, in_place=True)
         secrets |= found
         plans.append((info, redacted))
     source_dirs = {info.path: args.source_dir for info, _ in plans if args.source_dir}

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         label = str(directory)
         validate_plan(plan, label)
-        redacted, found = redact_plan(plan)
+        redacted, found = redact_plan(plan, in_place=True)
         secrets |= found
         info = PlanInfo(
             path=label,
