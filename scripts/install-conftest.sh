@@ -6,15 +6,7 @@ CONFTEST_VERSION="$(pin conftest)"
 bin="$CACHE/bin/conftest-$CONFTEST_VERSION"
 if [ ! -x "$bin" ]; then
   log "conftest $CONFTEST_VERSION: building from the Go module proxy (a few minutes)"
-  work="$CACHE/build/conftest-$CONFTEST_VERSION"
-  rm -rf "$work" && mkdir -p "$work" "$CACHE/bin"
-  (
-    cd "$work"
-    go mod init tfgen-conftest-build >/dev/null 2>&1
-    go get "github.com/open-policy-agent/conftest@v$CONFTEST_VERSION" >/dev/null 2>&1
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.tmp" github.com/open-policy-agent/conftest
-  )
-  mv "$bin.tmp" "$bin"
+  go_build github.com/open-policy-agent/conftest "$CONFTEST_VERSION" "$bin"
 fi
 ln -sf "$bin" "$CACHE/bin/conftest"
 echo "$bin"

@@ -5,18 +5,8 @@ if [ -x "$OPA_BIN" ] && "$OPA_BIN" version | grep -qx "Version: $OPA_VERSION"; t
   log "opa $OPA_VERSION: cached at $OPA_BIN"
 else
   log "opa $OPA_VERSION: building from the Go module proxy (takes ~2 minutes)"
-  work="$CACHE/build/opa-$OPA_VERSION"
-  rm -rf "$work" && mkdir -p "$work" "$CACHE/bin"
-  (
-    cd "$work"
-    go mod init tfgen-opa-build >/dev/null 2>&1
-    # A throw-away module: `go install opa@v` refuses OPA's replace directives, `go build` of a dependency does not.
-    go get "github.com/open-policy-agent/opa@v$OPA_VERSION" >/dev/null 2>&1
-    CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X github.com/open-policy-agent/opa/v1/version.Version=$OPA_VERSION" \
-      -o opa github.com/open-policy-agent/opa
-  )
-  mv "$work/opa" "$OPA_BIN.tmp" && mv "$OPA_BIN.tmp" "$OPA_BIN"
+  go_build github.com/open-policy-agent/opa "$OPA_VERSION" "$OPA_BIN" \
+    "-X github.com/open-policy-agent/opa/v1/version.Version=$OPA_VERSION"
   "$OPA_BIN" version | grep -qx "Version: $OPA_VERSION"
 fi
 ln -sf "$OPA_BIN" "$CACHE/bin/opa"

@@ -7,3 +7,18 @@ OPA_VERSION="$(pin opa)"
 OPA_BIN="$CACHE/bin/opa-$OPA_VERSION"
 VENV="${TFGEN_VENV:-$ROOT/.venv}"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# go_build MODULE VERSION OUT [LDFLAGS]: build a Go command, static, as a dependency of a throw-away
+# module (`go install module@v` refuses modules whose go.mod has replace directives; this does not).
+go_build() {
+  local module="$1" version="$2" out="$3" ldflags="${4:-}"
+  local work
+  work="$CACHE/build/$(basename "$module")-$version"
+  rm -rf "$work" && mkdir -p "$work" "$(dirname "$out")"
+  (
+    cd "$work"
+    go mod init "tfgen-build-$(basename "$module")" >/dev/null 2>&1
+    go get "$module@v$version" >/dev/null 2>&1
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$module"
+  )
+  mv "$out.tmp" "$out"
+}
