@@ -9,6 +9,10 @@ if ! docker info >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose >/dev/null
   fi
   mkdir -p "$CACHE"
+  # A dockerd killed with the previous session leaves its pid file behind.
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then rm -f "$pidfile"; fi
+  done
   log "docker: starting dockerd (log: $CACHE/dockerd.log)"
   nohup dockerd >"$CACHE/dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
