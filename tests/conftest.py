@@ -165,3 +165,15 @@ def opa_serve(opa_bin: Path) -> Iterator[ServeFn]:
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def isolated(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, opa_bin: Path
+) -> None:
+    """Private cache, pinned OPA, no TFGEN_* engine settings, a cwd without a stray .tfgen.toml."""
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
+    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_RULES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -20,20 +20,9 @@ from tfgen.cli import main
 from tfgen.engines import open_engine
 from tfgen.rulepack import locate
 
-pytestmark = [pytest.mark.opa, pytest.mark.terraform]
+pytestmark = [pytest.mark.opa, pytest.mark.terraform, pytest.mark.usefixtures("isolated")]
 
 MODULES = FIXTURES / "engines" / "modules"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, opa_bin: Path
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
-    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_RULES_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # no stray .tfgen.toml
 
 
 @pytest.fixture

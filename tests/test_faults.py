@@ -15,7 +15,7 @@ from conftest import FIXTURES, REGO, ServeFn, free_port
 
 from tfgen.cli import main
 
-pytestmark = pytest.mark.opa
+pytestmark = [pytest.mark.opa, pytest.mark.usefixtures("isolated")]
 
 PACK = FIXTURES / "engines" / "pack"
 CONFLICT = FIXTURES / "engines" / "conflict"
@@ -41,17 +41,6 @@ def plan_file(tmp_path: Path) -> Path:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(PLAN), encoding="utf-8")
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, opa_bin: Path
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
-    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_RULES_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # no stray .tfgen.toml
 
 
 def check(
