@@ -59,7 +59,7 @@ def test_catalog_is_read_from_metadata() -> None:
     rotation = rules["FIX-001"]
     assert (rotation.severity, rotation.enforcement) == ("high", "mandatory")
     assert rotation.package == "tfgen.rules.kms.rotation"
-    assert rotation.file == "rules/kms/rotation/rotation.rego"
+    assert rotation.file == "tfgen/rules/kms/rotation/rotation.rego"
     assert rotation.resource_types == ("aws_kms_key",)
     assert rotation.frameworks == ("AWS Security Hub KMS.4",)
     assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
@@ -80,7 +80,7 @@ def test_catalog_is_read_from_metadata() -> None:
 )
 def test_bad_metadata_is_an_input_error(tmp_path: Path, edit: Any, reason: str) -> None:
     root = copy_pack(tmp_path)
-    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(edit(rule.read_text()))
     with pytest.raises(InputError, match=reason):
         _ = locate(root).rules
@@ -94,9 +94,11 @@ def test_locate_refuses_a_directory_without_main(tmp_path: Path) -> None:
 def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
     root = copy_pack(tmp_path)
     before = RulePack(root).digest
-    (root / "rules" / "kms" / "rotation" / "rotation_test.rego").write_text("package x_test\n")
+    (root / "tfgen" / "rules" / "kms" / "rotation" / "rotation_test.rego").write_text(
+        "package x_test\n"
+    )
     assert RulePack(root).digest == before
-    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text() + "\n# changed\n")
     assert RulePack(root).digest != before
 
@@ -128,7 +130,7 @@ def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
 
 def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
     root = copy_pack(tmp_path)
-    rule = root / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("rc.type ==", "rc.type = = "))
     with pytest.raises(ToolchainError, match=r"does not compile: .*rego_parse_error"):
         open_engine("embedded", RulePack(root))
@@ -294,7 +296,7 @@ def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> Non
 
 def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(tmp_path: Path) -> None:
     root = copy_pack(tmp_path)
-    rule = root / "rules" / "kms" / "window" / "window.rego"
+    rule = root / "tfgen" / "rules" / "kms" / "window" / "window.rego"
     rule.write_text(
         rule.read_text()
         + '\ndeny contains result.fail(rego.metadata.chain(), rc, "x") if {\n'

@@ -46,7 +46,7 @@ ROTATION = RuleMeta(
     enforcement="mandatory",
     remediation="Set enable_key_rotation = true on the aws_kms_key.",
     package="tfgen.rules.kms.rotation",
-    file="rego/rules/kms/rotation/rotation.rego",
+    file="rego/tfgen/rules/kms/rotation/rotation.rego",
     resource_types=("aws_kms_key",),
     frameworks=("CIS AWS 3.6 (v3.0.0)", "AWS Security Hub KMS.4"),
     related_resources=(
@@ -64,7 +64,7 @@ TRAIL = RuleMeta(
     enforcement="advisory",
     remediation="Set kms_key_id to the key's ARN.",
     package="tfgen.rules.cloudtrail.encryption",
-    file="rego/rules/cloudtrail/encryption/encryption.rego",
+    file="rego/tfgen/rules/cloudtrail/encryption/encryption.rego",
     resource_types=("aws_cloudtrail",),
 )
 WINDOW = RuleMeta(
@@ -75,7 +75,7 @@ WINDOW = RuleMeta(
     enforcement="advisory",
     remediation="",
     package="tfgen.rules.kms.deletion_window",
-    file="rego/rules/kms/deletion_window/deletion_window.rego",
+    file="rego/tfgen/rules/kms/deletion_window/deletion_window.rego",
 )
 PLAN_A = PlanInfo("plans/prod.json", "1.2", "1.15.5", 12)
 PLAN_B = PlanInfo("plans/dev plan.json", "1.2", "1.15.5", 3)

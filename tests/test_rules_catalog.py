@@ -43,7 +43,7 @@ def test_catalog_ids_and_enforcement() -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.rule_id for r in RULES])
 def test_rule_layout_and_entry_point(rule: RuleMeta) -> None:
-    """rules/<group>/<name>/<name>.rego, package tfgen.rules.<group>.<name>, test beside it,
+    """tfgen/rules/<group>/<name>/<name>.rego, package tfgen.rules.<group>.<name>, test beside it,
     `deny` for mandatory and `warn` for advisory, results built by the one constructor."""
     path = REGO / rule.file
     group, name = path.parent.parent.name, path.parent.name

@@ -101,7 +101,7 @@ def test_every_rule_has_fixtures() -> None:
     """Each rule id has a positive fixture (except those the mirrored provider cannot plan)."""
     rule_ids = {
         line.split(":", 1)[1].strip()
-        for path in REGO.glob("rules/*/*/*.rego")
+        for path in REGO.glob("tfgen/rules/*/*/*.rego")
         if not path.name.endswith("_test.rego")
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.startswith("#   id:")

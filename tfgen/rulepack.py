@@ -30,7 +30,7 @@ _REQUIRED_CUSTOM = ("id", "severity", "enforcement", "remediation")
 
 @dataclass(frozen=True)
 class RulePack:
-    """A rule pack directory: `rules/<group>/<name>/<name>.rego`, `lib/**`, `main/main.rego`."""
+    """A rule pack directory: `tfgen/rules/<group>/<name>/<name>.rego`, `tfgen/lib/**`, `main/main.rego`."""
 
     root: Path
 
@@ -83,7 +83,7 @@ class RulePack:
         return tuple(sorted(rules, key=lambda r: r.rule_id))
 
     def _rule_files(self) -> list[Path]:
-        base = self.root / "rules"
+        base = self.root / "tfgen" / "rules"
         return [p for p in sorted(base.glob("*/*/*.rego")) if p.stem == p.parent.name]
 
 

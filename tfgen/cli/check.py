@@ -99,7 +99,7 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
     pack = locate(args.rules)
     if not pack.rules:
         raise InputError(
-            str(pack.root), "rule pack has no rules (rules/<group>/<name>/<name>.rego)"
+            str(pack.root), "rule pack has no rules (tfgen/rules/<group>/<name>/<name>.rego)"
         )
     config = load_config(args.config).with_flags(args.fail_on, args.severity_threshold)
     check_rule_ids(config, {rule.rule_id for rule in pack.rules})
