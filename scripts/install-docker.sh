@@ -25,7 +25,7 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   log "docker: building $image from $OPA_BIN"
   ctx="$(mktemp -d)"
   cp "$OPA_BIN" "$ctx/opa"
-  docker build -q -t "$image" -f "$ROOT/docker/opa/Dockerfile" "$ctx" >/dev/null
+  docker build -q -t "$image" -f "$ROOT/deploy/opa/Dockerfile" "$ctx" >/dev/null
   rm -rf "$ctx"
 fi
 echo "$image"

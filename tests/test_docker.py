@@ -66,9 +66,9 @@ def project(opa_image: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # Not under pytest's 0700 tmp tree: the container runs as uid 1000 and reads the mounts.
     root = Path(tempfile.mkdtemp(prefix="tfgen-compose-"))
     root.chmod(0o755)
-    (root / "docker" / "opa").mkdir(parents=True)
+    (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "docker" / "opa" / "authz.rego", root / "docker" / "opa")
+    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
     monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
@@ -394,7 +394,7 @@ def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: N
     compose_file = project / "docker-compose.yml"
     first = DockerEngine(locate(project / "rego"), compose_file=compose_file, keep_running=True)
     first.close()
-    rule = project / "rego" / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule = project / "rego" / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("does not rotate", "does not rotate its key"))
     pack = locate(project / "rego")
     second = DockerEngine(pack, compose_file=compose_file)

@@ -131,11 +131,11 @@ def project(image: str, docker_client: Any) -> Iterator[Project]:
     # Not under pytest's 0700 tmp tree: the container runs as uid 1000 and reads the mounts.
     root = Path(tempfile.mkdtemp(prefix="tfgen-hard-"))
     root.chmod(0o755)
-    (root / "docker" / "opa").mkdir(parents=True)
+    (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "docker" / "opa" / "authz.rego", root / "docker" / "opa")
+    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
-    shutil.copytree(SLOW, root / "rego" / "rules" / "kms" / "slow")
+    shutil.copytree(SLOW, root / "rego" / "tfgen" / "rules" / "kms" / "slow")
     for path in root.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     proj = Project(root, image)

@@ -36,9 +36,9 @@ def compose_project(docker_client: Any) -> Iterator[tuple[str, int]]:
         missing("OPA image", f"{image} is not present (run scripts/install-docker.sh)")
     root = Path(tempfile.mkdtemp(prefix="tfgen-sec-"))
     root.chmod(0o755)
-    (root / "docker" / "opa").mkdir(parents=True)
+    (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "docker" / "opa" / "authz.rego", root / "docker" / "opa")
+    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
     shutil.copytree(FIXTURES / "engines" / "pack", root / "rego")
     name, port = f"tfgen-sec-{uuid.uuid4().hex[:8]}", free_port()
     env = {
