@@ -10,14 +10,4 @@ else
   "$OPA_BIN" version | grep -qx "Version: $OPA_VERSION"
 fi
 ln -sf "$OPA_BIN" "$CACHE/bin/opa"
-# Regal, the Rego linter, is installed the same way where the Go module proxy serves it.
-if [ ! -x "$CACHE/bin/regal" ] && [ -z "${TFGEN_SKIP_REGAL:-}" ]; then
-  if (cd "$(mktemp -d)" && go mod init x >/dev/null 2>&1 \
-      && timeout 120 go get github.com/open-policy-agent/regal@latest >/dev/null 2>&1 \
-      && CGO_ENABLED=0 go build -o "$CACHE/bin/regal" github.com/open-policy-agent/regal) 2>/dev/null; then
-    log "regal: built into $CACHE/bin/regal"
-  else
-    log "regal: not served by the Go module proxy here; 'regal lint' cannot run"
-  fi
-fi
 echo "$OPA_BIN"

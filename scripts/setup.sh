@@ -6,7 +6,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 log "python: installing tfgen with its Terraform and dev extras"
-# engineer E (issue 7): install within the locked, audited dependency set.
+# Install within the locked dependency set.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[terraform,dev]" \
   -c "$ROOT/requirements.lock"
 bash "$ROOT/scripts/install-opa.sh" >/dev/null
