@@ -2,8 +2,9 @@
 
 import json
 import sys
+from pathlib import Path
 
-report = json.load(open(sys.argv[1], encoding="utf-8"))
+report = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 missed = {
     name: [r["start"]["row"] for r in data.get("not_covered", [])]
     for name, data in report.get("files", {}).items()
