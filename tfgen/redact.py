@@ -8,11 +8,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
-
-import hcl2
-from hcl2.utils import SerializationOptions
-from lark.exceptions import LarkError
 
 REDACTED = "(sensitive value)"
 # Shorter strings are still redacted in the plan, but scrubbing them from free text would mangle it.
@@ -36,8 +31,18 @@ class Secrets:
         forms: set[str] = set()
         for value in self.values:
             forms |= {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-            forms.add(escape(value, {'"': "&quot;", "'": "&apos;"}))
+            forms.add(_xml_escape(value))
         return sorted(forms, key=lambda s: (-len(s), s))
+
+
+def _xml_escape(value: str) -> str:
+    """XML text and attribute escaping (xml.sax.saxutils.escape with quotes, without its imports)."""
+    for raw, entity in _XML_ENTITIES:
+        value = value.replace(raw, entity)
+    return value
+
+
+_XML_ENTITIES = (("&", "&amp;"), (">", "&gt;"), ("<", "&lt;"), ('"', "&quot;"), ("'", "&apos;"))
 
 
 def scrub(text: str, secrets: Secrets) -> str:
@@ -217,6 +222,10 @@ def input_secrets(
 
 
 def _hcl(path: Path) -> dict[str, Any]:
+    import hcl2  # python-hcl2 and lark take ~0.2 s to import; only `tfgen plan` reads HCL
+    from hcl2.utils import SerializationOptions
+    from lark.exceptions import LarkError
+
     options = SerializationOptions(strip_string_quotes=True, with_comments=False)
     try:
         data = hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)

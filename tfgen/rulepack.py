@@ -25,6 +25,8 @@ _REPO_REGO = Path(__file__).resolve().parent.parent / "rego"
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _PACK_VERSION = re.compile(r'"version"\s*:\s*"([^"]+)"|\bversion\s*:=\s*"([^"]+)"')
 _REQUIRED = ("title", "description")
+# libyaml's safe loader when PyYAML was built with it: METADATA parses ~10x faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REQUIRED_CUSTOM = ("id", "severity", "enforcement", "remediation")
 
 
@@ -157,7 +159,7 @@ def _package_metadata(head: str, name: str) -> dict[str, Any]:
             break
         body.append(line[2:] if line.startswith("# ") else line[1:])
     try:
-        meta = yaml.safe_load("\n".join(body))
+        meta = yaml.load("\n".join(body), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise InputError(name, f"METADATA is not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(meta, dict):

@@ -10,9 +10,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import hcl2
-from lark.exceptions import LarkError
-
 from tfgen.model import Finding, PlanInfo, Report, SourceLocation
 
 # Fallback when python-hcl2 cannot parse a file that Terraform accepted.
@@ -81,6 +78,9 @@ def _strip_key(part: str) -> str:
 
 def block_lines(path: Path) -> dict[tuple[str, ...], int]:
     """Top-level blocks of one `.tf` file: (kind, label, ...) → start line."""
+    import hcl2  # ~0.2 s to import with lark: only runs that locate findings in .tf files pay it
+    from lark.exceptions import LarkError
+
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         tree = hcl2.parses_to_tree(text)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
-from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
-from opapywasm import OpaWasmError, OpaWasmPolicy, PolicyConfig
+import opapywasm.policy
+import opapywasm.runtime
+import wasmtime
+from opapywasm import OpaInvalidPolicyError, OpaWasmError, OpaWasmPolicy, PolicyConfig
 
 from tfgen.engines.base import Decision, decision
 from tfgen.engines.wasm import fit_initial_memory
+from tfgen.engines.wasmcache import dist_version, load_module
 from tfgen.errors import EngineError
 from tfgen.rulepack import ENTRYPOINT, RulePack, build_wasm
-from tfgen.toolchain import pins
+from tfgen.toolchain import cache_dir, pins
 
 _MAX_BYTES = 512 * 1024 * 1024
 _MAX_PAGES = 32768  # 2 GiB of Wasm linear memory
@@ -45,7 +50,7 @@ class EmbeddedEngine:
         wasm = path.read_bytes()
         fit_initial_memory(wasm)
         try:
-            self._policy = OpaWasmPolicy.from_wasm_bytes(wasm, config)
+            self._policy = _open_policy(wasm, config, cache_dir() / "wasm")
         except OpaWasmError as exc:
             path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt next run
             raise EngineError(f"{path}: cannot load the compiled rule pack ({exc})") from exc
@@ -82,7 +87,7 @@ class EmbeddedEngine:
         return {
             "engine": self.name,
             "opa": pins()["opa"],
-            "opa_py_wasm": package_version("opa-py-wasm"),
+            "opa_py_wasm": dist_version("opapywasm", "opa_py_wasm"),
         }
 
     def notices(self) -> tuple[str, ...]:
@@ -90,3 +95,113 @@ class EmbeddedEngine:
 
     def close(self) -> None:
         self._policy.close()
+
+
+# Held while opa-py-wasm's factory class is swapped for the caching one (see _open_policy).
+_FACTORY_LOCK = threading.Lock()
+_FACTORY = "WasmtimeRuntimeFactory"
+
+
+def _open_policy(wasm: bytes, config: PolicyConfig, cache: Path) -> OpaWasmPolicy:
+    """opa-py-wasm's policy, with its module deserialized from the compiled-module cache.
+
+    opa-py-wasm 1.2.1 compiles inside `WasmtimeRuntimeFactory.__init__` and offers no way to pass
+    a compiled module, so its policy module's reference to that class is swapped for the one
+    construction.
+    """
+
+    def factory(wasm_bytes: bytes, *, max_memory_pages: int | None = None) -> _CachedFactory:
+        return _CachedFactory(wasm_bytes, cache, max_memory_pages)
+
+    with _FACTORY_LOCK:
+        original = vars(opapywasm.policy)[_FACTORY]
+        setattr(opapywasm.policy, _FACTORY, factory)
+        try:
+            return OpaWasmPolicy.from_wasm_bytes(wasm, config)
+        finally:
+            setattr(opapywasm.policy, _FACTORY, original)
+
+
+class _CachedFactory(opapywasm.runtime.WasmtimeRuntimeFactory):
+    """`WasmtimeRuntimeFactory` (the same engine configuration), its module from the cache."""
+
+    def __init__(self, wasm_bytes: bytes, cache: Path, max_memory_pages: int | None) -> None:
+        if not wasm_bytes:
+            raise OpaInvalidPolicyError("policy wasm is empty")
+        self._max_memory_pages = max_memory_pages
+        engine_config = wasmtime.Config()
+        engine_config.epoch_interruption = True
+        self._engine = wasmtime.Engine(engine_config)
+        self._epoch = opapywasm.runtime.EpochTicker(self._engine)
+        try:
+            self._module = load_module(self._engine, wasm_bytes, cache)
+        except wasmtime.WasmtimeError as exc:
+            raise OpaInvalidPolicyError(f"invalid policy wasm: {exc}") from exc
+        self._validate_required_env_imports()
+
+
+def _fit_initial_memory(wasm: bytes) -> None:
+    """Give the module the initial memory it imports.
+
+    opa-py-wasm 1.2.1 always offers `env.memory` with 2 pages; a pack whose data segments need
+    more is refused at link time ("memory types incompatible"), which its trap-and-grow retry
+    does not cover. Its starting size is a module constant, so raise it to the module's minimum.
+    """
+    pages = imported_memory_pages(wasm)
+    if pages is not None and pages > opapywasm.runtime._DEFAULT_MEMORY_PAGES:
+        opapywasm.runtime._DEFAULT_MEMORY_PAGES = pages
+
+
+def imported_memory_pages(wasm: bytes) -> int | None:
+    """The minimum page count of the `env.memory` import, read from the module's import section."""
+    if wasm[:4] != b"\0asm":
+        return None
+    pos = 8
+    while pos < len(wasm):
+        section, pos = wasm[pos], pos + 1
+        size, pos = _leb(wasm, pos)
+        if section != 2:
+            pos += size
+            continue
+        count, pos = _leb(wasm, pos)
+        for _ in range(count):
+            names = []
+            for _ in range(2):
+                length, pos = _leb(wasm, pos)
+                names.append(wasm[pos : pos + length])
+                pos += length
+            kind, pos = wasm[pos], pos + 1
+            if kind == 0:  # function: type index
+                _, pos = _leb(wasm, pos)
+            elif kind == 1:  # table: reference type, limits
+                pos = _skip_limits(wasm, pos + 1)
+            elif kind == 2:  # memory: limits
+                minimum, _ = _leb(wasm, pos + 1)
+                if names == [b"env", b"memory"]:
+                    return minimum
+                pos = _skip_limits(wasm, pos)
+            elif kind == 3:  # global: value type, mutability
+                pos += 2
+            else:
+                return None
+        return None
+    return None
+
+
+def _skip_limits(wasm: bytes, pos: int) -> int:
+    flags, pos = wasm[pos], pos + 1
+    _, pos = _leb(wasm, pos)
+    if flags & 1:
+        _, pos = _leb(wasm, pos)
+    return pos
+
+
+def _leb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7

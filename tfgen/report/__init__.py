@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from tfgen.errors import InputError
 from tfgen.model import Report
-from tfgen.report import github as _github
-from tfgen.report import jsondoc as _jsondoc
-from tfgen.report import junit as _junit
-from tfgen.report import markdown as _markdown
-from tfgen.report import sarif as _sarif
-from tfgen.report import text as _text
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github", "markdown")
 
-_RENDERERS: dict[str, Callable[[Report], str]] = {
-    "json": _jsondoc.render,
-    "sarif": _sarif.render,
-    "junit": _junit.render,
-    "github": _github.render,
-    "markdown": _markdown.render,
+# Each format's module, imported only when that format is rendered.
+_MODULES = {
+    "json": "jsondoc",
+    "sarif": "sarif",
+    "junit": "junit",
+    "github": "github",
+    "markdown": "markdown",
 }
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """The report in format `fmt`; only `text` uses ANSI colours, and only when `color` is set."""
     if fmt == "text":
-        return _text.render(report, color=color)
-    renderer = _RENDERERS.get(fmt)
-    if renderer is None:
+        from tfgen.report import text
+
+        return text.render(report, color=color)
+    module = _MODULES.get(fmt)
+    if module is None:
         raise InputError("--format", f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    renderer: Callable[[Report], str] = importlib.import_module(f"tfgen.report.{module}").render
     return renderer(report)
 
 
