@@ -17,6 +17,7 @@ from tfgen.redact import (
     Secrets,
     input_secrets,
     redact_plan,
+    redact_report,
     scrub,
 )
 
@@ -311,3 +312,56 @@ def test_in_place_redaction_equals_the_copy(plan_module: Any) -> None:
     same, secrets_in_place = redact_plan(plan, in_place=True)
     assert same == copied
     assert secrets_in_place == secrets
+
+
+def test_report_strings_are_redacted_in_every_field() -> None:
+    from tfgen.model import Finding, PlanInfo, Report, SourceLocation
+
+    secret = 'Qx7"Kw<r>&Zt\\é'  # noqa: S105 - a test value
+    inside_json = json.dumps({"Sid": secret})
+    finding = Finding(
+        rule_id="KMS-011",
+        title="t",
+        severity="critical",
+        enforcement="mandatory",
+        address=f"aws_kms_key.x[{json.dumps(secret)}]",
+        resource_type="aws_kms_key",
+        message=f"statement {secret}",
+        plan=f"/plans/{secret}.json",
+        location=SourceLocation(file=f"{secret}.tf", line=3),
+        details={secret: [secret, inside_json, json.dumps(inside_json)]},
+    )
+    report = Report(
+        tool={"tfgen": "0"},
+        plans=(PlanInfo(f"/plans/{secret}.json", "1.2", "1.5.0", 1),),
+        findings=(finding,),
+        rules=(),
+        errors=(f"error {secret}",),
+        notices=(f"notice {secret}",),
+    )
+    redacted = redact_report(report, Secrets(frozenset({secret})))
+    text = repr(redacted)
+    for part in ("Qx7", "Kw", "Zt"):
+        assert part not in text
+    assert redacted.findings[0].details[REDACTED][0] == REDACTED
+    assert json.loads(redacted.findings[0].details[REDACTED][1]) == {"Sid": REDACTED}
+    assert redacted.exit_code == report.exit_code
+
+
+def test_sensitive_map_keys_are_renamed_in_values_only() -> None:
+    after = {"tags": {"k3y-secret": "v"}, "tags_all": {"k3y-secret": "v", "other-secret": "w"}}
+    plan = {
+        "resource_changes": [
+            {
+                "address": "a.b",
+                "change": {"after": after, "after_sensitive": {"tags": True}},
+            }
+        ],
+        "variables": {"k": {"value": "other-secret"}},
+        "configuration": {"root_module": {"variables": {"k": {"sensitive": True}}}},
+    }
+    redacted, secrets = redact_plan(plan)
+    assert {"k3y-secret", "other-secret"} <= secrets.values
+    change = redacted["resource_changes"][0]["change"]
+    assert change["after"]["tags"] == REDACTED
+    assert change["after"]["tags_all"] == {REDACTED: "v", f"{REDACTED} 2": "w"}

@@ -1,13 +1,17 @@
-"""Sensitive values: redact them from a plan before any engine sees it, scrub them from all output."""
+"""Sensitive values: redact them from a plan before any engine sees it, and from a Report before
+any renderer does."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tfgen.model import Report
 
 REDACTED = "(sensitive value)"
 # Shorter strings are still redacted in the plan, but scrubbing them from free text would mangle it.
@@ -30,9 +34,69 @@ class Secrets:
         """Raw, JSON-escaped and XML-escaped forms, longest first so overlaps are removed whole."""
         forms: set[str] = set()
         for value in self.values:
-            forms |= {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+            forms |= _data_spellings(value)
             forms.add(_xml_escape(value))
-        return sorted(forms, key=lambda s: (-len(s), s))
+        return _longest_first(forms)
+
+    def data_spellings(self) -> list[str]:
+        """The forms a secret takes inside data: raw, or inside JSON text (also nested, and as
+        Go's encoder writes it), longest first."""
+        forms: set[str] = set()
+        for value in self.values:
+            forms |= _data_spellings(value)
+        return _longest_first(forms)
+
+
+def _data_spellings(value: str) -> set[str]:
+    forms = {value}
+    for ascii_only in (True, False):
+        once = json.dumps(value, ensure_ascii=ascii_only)[1:-1]
+        go = once.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        forms |= {once, go, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
+        forms.add(json.dumps(go, ensure_ascii=ascii_only)[1:-1])
+    return forms
+
+
+def _longest_first(forms: set[str]) -> list[str]:
+    return sorted(forms, key=lambda s: (-len(s), s))
+
+
+def redact_report(report: Report, secrets: Secrets) -> Report:
+    """The report with every secret replaced in all its strings, before any renderer escapes them.
+
+    Works on the Report's fields generically (messages, details keys and values, addresses, paths,
+    errors, notices, tool versions), so every output format gets the same redacted data.
+    """
+    if not secrets:
+        return report
+    forms = secrets.data_spellings()
+    redacted: Report = _redact_strings(report, forms)
+    return redacted
+
+
+def redact_data(value: Any, secrets: Secrets) -> Any:
+    """JSON-like data with every secret replaced in its strings and keys (e.g. a plan to save)."""
+    return _redact_strings(value, secrets.data_spellings()) if secrets else value
+
+
+def _redact_strings(value: Any, forms: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for form in forms:
+            if form in value:
+                value = value.replace(form, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_redact_strings(k, forms): _redact_strings(v, forms) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_strings(v, forms) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _redact_strings(getattr(value, f.name), forms)
+            for f in dataclasses.fields(value)
+            if f.init
+        }
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 def _xml_escape(value: str) -> str:
@@ -93,10 +157,29 @@ def redact_plan(plan: dict[str, Any], *, in_place: bool = False) -> tuple[dict[s
                 if sensitive and isinstance(expression, dict) and "constant_value" in expression:
                     expression["constant_value"] = _mask(expression["constant_value"], True, found)
     secrets = Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
-    # Second pass: an exact copy Terraform did not mark (e.g. the provider's tags_all). Only whole
-    # values, never keys or substrings: rewriting those could change what the rules decide.
-    scrubbed: dict[str, Any] = _replace_copies(plan, secrets.values) if secrets else plan
-    return scrubbed, secrets
+    # Second pass: an exact copy Terraform did not mark (e.g. the provider's tags_all), as a whole
+    # value anywhere, or as a map key inside a resource's, output's or variable's value. Never
+    # substrings, nor the plan's own structure: rewriting those could change what rules decide.
+    if secrets:
+        for holder, key in _value_slots(plan):
+            holder[key] = _replace_copies(holder[key], secrets.values, rename_keys=True)
+        plan = _replace_copies(plan, secrets.values, rename_keys=False)
+    return plan, secrets
+
+
+def _value_slots(plan: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(holder, key) of every place a plan keeps an attribute, output or variable value."""
+    for change in _changes(plan):
+        yield from ((change, side) for side in ("before", "after") if side in change)
+    for resource in _state_resources(plan):
+        if "values" in resource:
+            yield resource, "values"
+    for outputs in (
+        _at(plan, "planned_values", "outputs"),
+        _at(plan, "prior_state", "values", "outputs"),
+    ):
+        yield from ((o, "value") for o in _objects(outputs) if "value" in o)
+    yield from ((v, "value") for v in _objects(_at(plan, "variables")) if "value" in v)
 
 
 def _mark_unknown(change: dict[str, Any]) -> None:
@@ -128,7 +211,7 @@ def _objects(table: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _mask(value: Any, mask: Any, found: set[str]) -> Any:
     """Replace the parts of `value` that `mask` (True, or a matching dict/list) marks sensitive."""
     if mask is True:
-        found.update(_strings(value))
+        found.update(_strings(value, keys=True))
         return REDACTED if value is not None else None
     if isinstance(mask, dict) and isinstance(value, dict):
         return {k: _mask(v, mask.get(k, False), found) for k, v in value.items()}
@@ -137,27 +220,43 @@ def _mask(value: Any, mask: Any, found: set[str]) -> Any:
     return value
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any, *, keys: bool = False) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+        for key, item in value.items():
+            if keys:
+                yield str(key)
+            yield from _strings(item, keys=keys)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _strings(item, keys=keys)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         yield str(value)
 
 
-def _replace_copies(value: Any, secrets: frozenset[str]) -> Any:
+def _replace_copies(value: Any, secrets: frozenset[str], *, rename_keys: bool) -> Any:
     if isinstance(value, str):
         return REDACTED if value in secrets else value
     if isinstance(value, dict):
-        return {k: _replace_copies(v, secrets) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if rename_keys and key in secrets:
+                key = _free_key(out, value)
+            out[key] = _replace_copies(item, secrets, rename_keys=rename_keys)
+        return out
     if isinstance(value, list):
-        return [_replace_copies(v, secrets) for v in value]
+        return [_replace_copies(v, secrets, rename_keys=rename_keys) for v in value]
     return value
+
+
+def _free_key(taken: dict[str, Any], original: dict[str, Any]) -> str:
+    """The marker as a key, numbered when one map has several redacted keys."""
+    key, number = REDACTED, 1
+    while key in taken or key in original:
+        number += 1
+        key = f"{REDACTED} {number}"
+    return key
 
 
 def _changes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

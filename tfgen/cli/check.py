@@ -18,7 +18,7 @@ from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions, open_engine
 from tfgen.errors import InputError, TfgenError
 from tfgen.model import SEVERITIES, PlanInfo
 from tfgen.planfile import STDIN, load_plan
-from tfgen.redact import Secrets, redact_plan, scrub
+from tfgen.redact import Secrets, redact_plan, redact_report
 from tfgen.report import FORMATS, render
 from tfgen.rulepack import RulePack, locate
 from tfgen.sources import attach_locations
@@ -159,9 +159,11 @@ def evaluate(
         report = unevaluated_report(args.engine, pack, errors)
     report = attach_locations(report, plans, source_dirs, Path.cwd())
     report = finalize(report, config, dt.date.today())
+    # Every secret leaves the report's own strings before any renderer escapes them.
+    report = redact_report(report, secrets)
     for error in report.errors:
-        print(f"tfgen: error: {scrub(error, secrets)}", file=sys.stderr)
-    _emit(scrub(render(report, args.format), secrets), args.output)
+        print(f"tfgen: error: {error}", file=sys.stderr)
+    _emit(render(report, args.format), args.output)
     return report.exit_code
 
 

@@ -13,7 +13,7 @@ from tfgen.cli import Subparsers, check
 from tfgen.errors import InputError, TerraformError
 from tfgen.model import PlanInfo
 from tfgen.planfile import validate_plan
-from tfgen.redact import Secrets, input_secrets, redact_plan, scrub
+from tfgen.redact import Secrets, input_secrets, redact_data, redact_plan, scrub
 from tfgen.terraform import Terraform, offline, offline_workdir
 
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         plans.append((info, redacted))
         source_dirs[label] = directory
     if args.save_plan is not None and plans:
-        _save(scrub(json.dumps(plans[0][1], indent=1), secrets) + "\n", args.save_plan)
+        _save(json.dumps(redact_data(plans[0][1], secrets), indent=1) + "\n", args.save_plan)
     return check.evaluate(args, pack, config, plans, errors, secrets, source_dirs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 from opa_client import OpaClient
@@ -40,16 +40,20 @@ class OpaServerEngine:
         url = url or os.environ.get("TFGEN_OPA_URL")
         if not url:
             raise InputError("--opa-url", "the opa engine needs --opa-url or TFGEN_OPA_URL")
-        self.url = url.rstrip("/")
+        # The URL as printed never carries user:password; those become basic auth instead.
+        self.url, auth = without_userinfo(url.rstrip("/"))
+        token = token or os.environ.get("TFGEN_OPA_TOKEN")
+        if auth is not None and token:
+            raise InputError(self.url, "give either user:password in the URL or a token, not both")
         self._pack = pack
         self._timeout = timeout
         self._notices: list[str] = []
         self._config = dict(rule_config or {})
         # The configuration reports must echo: None when the server refused it (defaults apply).
         self._expected_config: dict[str, Any] | None = None
-        self._client = _client(
-            self.url, token or os.environ.get("TFGEN_OPA_TOKEN"), timeout, retries
-        )
+        self._client = _client(self.url, token, timeout, retries)
+        if auth is not None:
+            self._client._session.auth = auth
         try:
             if load_pack:
                 self._load_pack()
@@ -159,6 +163,16 @@ class OpaServerEngine:
             raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
+
+
+def without_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without `user:password@`, and those credentials (None when there are none)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
 
 
 def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaClient:
