@@ -12,24 +12,23 @@ from typing import Any
 
 import hcl2
 import pytest
-from conftest import ROOT, missing
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hcl import LiveTemplateError, decode_hcl_string, free_text
 
-from tfgen import seed
+from tfgen import config
 from tfgen.cli import main
-from tfgen.generator import (
-    MARKER,
-    ModuleOptions,
-    command_line,
-    hcl_files,
-    render,
-    written_by_tfgen,
-)
-from tfgen.hcl import Block, Expr, Template, Value, dumps, format_like_terraform, quote
+from tfgen.module import interface, seed
+from tfgen.module.files import hcl_files, render
+from tfgen.module.hcl import Block, Expr, Template, Value, format_like_terraform
+from tfgen.module.options import DELETION_WINDOW, ModuleOptions
+from tfgen.module.readme import command_line, template
+from tfgen.module.write import MARKER, written_by_tfgen
 
 MODULE = ROOT / "modules" / "cloudtrail-kms-key"
-SEED_FILE = ROOT.parent / "shared" / "seed" / "cloudtrail-default-kms-key-policy.md"
+# AWS's published text (CloudTrail User Guide, "Default Key Policy Created in CloudTrail Console").
+SEED_FILE = ROOT / "tests" / "fixtures" / "seed" / "cloudtrail-default-kms-key-policy.md"
 SEED_INPUTS = {
     "account_id": "111122223333",
     "region": "us-east-1",
@@ -45,14 +44,6 @@ regions = st.sampled_from(
 )
 iam_names = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,20}(/[A-Za-z0-9+=,.@_-]{1,10})?", fullmatch=True)
 trail_names = st.from_regex(r"[A-Za-z0-9._-]{3,30}", fullmatch=True)
-# Printable text, any script, with the template openers HCL must not interpolate mixed in.
-free_text = st.lists(
-    st.one_of(
-        st.characters(blacklist_categories=("Cc", "Cs")),
-        st.sampled_from(["${", "%{", "$${", "%%{", "}", "\\", '"', "$", "%", "{"]),
-    ),
-    max_size=30,
-).map("".join)
 tag_keys = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,20}", fullmatch=True).filter(
     lambda k: not k.lower().startswith("aws:")
 )
@@ -98,39 +89,6 @@ def valid_options(draw: st.DrawFn) -> ModuleOptions:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-class LiveTemplateError(AssertionError):
-    """A quoted string that would interpolate or run a directive."""
-
-
-def decode_hcl_string(literal: str) -> str:
-    """An HCL quoted string literal's value; fails on an unescaped interpolation or directive."""
-    assert literal.startswith('"') and literal.endswith('"'), literal
-    body, out, i = literal[1:-1], [], 0
-    simple = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-    while i < len(body):
-        if body[i] == "\\":
-            code = body[i + 1]
-            if code in simple:
-                out.append(simple[code])
-                i += 2
-            elif code == "u":
-                out.append(chr(int(body[i + 2 : i + 6], 16)))
-                i += 6
-            else:
-                raise AssertionError(f"unknown escape in {literal!r}")
-        elif body.startswith(("$${", "%%{"), i):
-            out.append(body[i + 1 : i + 3])
-            i += 3
-        elif body.startswith(("${", "%{"), i):
-            raise LiveTemplateError(f"live template sequence in {literal!r}")
-        elif body[i] == '"':
-            raise AssertionError(f"unescaped quote in {literal!r}")
-        else:
-            out.append(body[i])
-            i += 1
-    return "".join(out)
 
 
 def from_hcl2(value: Any) -> Any:
@@ -202,8 +160,6 @@ def assert_round_trip(options: ModuleOptions, only: tuple[str, ...] = ()) -> dic
 
 
 def seed_json_text() -> str:
-    if not SEED_FILE.is_file():
-        missing("seed file", f"{SEED_FILE} not found (CI has ../shared beside the clone)")
     match = re.search(r"```\n(\{.*?\})\n```", SEED_FILE.read_text(encoding="utf-8"), re.S)
     assert match, "no JSON code block in the seed file"
     return match.group(1)
@@ -292,6 +248,60 @@ def test_every_file_carries_the_marker() -> None:
         assert MARKER in text.splitlines()[0], name
 
 
+def test_deletion_window_range_is_the_config_range() -> None:
+    """One range for `tfgen generate`, the module's validation block and `.tfgen.toml`."""
+    assert DELETION_WINDOW == (config.MIN_WINDOW, config.MAX_WINDOW) == (7, 30)
+    variables_tf = render(ModuleOptions())["variables.tf"]
+    assert "var.deletion_window_in_days >= 7 && var.deletion_window_in_days <= 30" in variables_tf
+
+
+def test_readme_requirements_are_the_versions_tf_constraints() -> None:
+    files = render(ModuleOptions())
+    for path in ("versions.tf", "examples/basic/versions.tf"):
+        (block,) = hcl2.loads(files[path])["terraform"]
+        assert block["required_version"] == f'">= {interface.TERRAFORM_MIN}"'
+        (providers,) = block["required_providers"]
+        assert providers["aws"]["version"] == f'">= {interface.AWS_PROVIDER_MIN}"'
+    requirements = re.search(r"## Requirements\n\n(.*?)\n\n", files["README.md"], re.S)
+    assert requirements
+    rows = requirements.group(1).splitlines()[2:]
+    assert rows == [
+        f"| terraform | >= {interface.TERRAFORM_MIN} |",
+        f"| aws | >= {interface.AWS_PROVIDER_MIN} |",
+    ]
+
+
+def test_readme_template_ships_in_the_package() -> None:
+    text = template().template
+    assert "$requirements" in text and "$inputs" in text and "$outputs" in text
+    assert "[tool.setuptools.package-data]" in (ROOT / "pyproject.toml").read_text()
+    assert '"tfgen.module" = ["templates/*.tmpl"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_example_is_a_root_wiring_every_output_onward() -> None:
+    files = render(ModuleOptions())
+    (module,) = from_hcl2(hcl2.loads(files["examples/basic/main.tf"]))["module"]
+    call = module["cloudtrail_kms_key"]
+    assert call["source"] == "../.."
+    required = [v.name for v in interface.variables(ModuleOptions()) if v.required]
+    assert set(required) <= set(call), "a required input is not set"
+    outputs = from_hcl2(hcl2.loads(files["examples/basic/outputs.tf"]))["output"]
+    wired = {name: body["value"] for o in outputs for name, body in o.items()}
+    assert wired == {
+        o.name: ("expr", f"module.cloudtrail_kms_key.{o.name}") for o in interface.OUTPUTS
+    }
+    assert not [name for name, text in files.items() if re.search(r'^provider "aws"', text, re.M)]
+
+
+def test_module_tests_use_the_mock_provider() -> None:
+    files = render(ModuleOptions())
+    tests = {k: v for k, v in files.items() if k.startswith("tests/")}
+    assert sorted(tests) == ["tests/policy.tftest.hcl", "tests/validation.tftest.hcl"]
+    for name, text in tests.items():
+        assert '\nmock_provider "aws" {}\n' in text, name
+        assert "mock-access-key" not in text and "skip_" not in text, name
+
+
 # --- round trip and escaping -------------------------------------------------------------------
 
 
@@ -304,36 +314,6 @@ def test_default_module_parses_back_to_the_intended_structure() -> None:
 def test_any_valid_options_parse_back(options: ModuleOptions) -> None:
     # Only these files depend on the options; the others are covered by the default test.
     assert_round_trip(options, only=("variables.tf", "examples/basic/main.tf"))
-
-
-@settings(max_examples=500)
-@given(st.text())
-def test_quote_never_interpolates_and_decodes_back(text: str) -> None:
-    assert decode_hcl_string(quote(text)) == text
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(free_text, st.text()))
-def test_dumps_keeps_any_string_literal(text: str) -> None:
-    # python-hcl2's dumps re-splits strings at `$${...}`: what it writes must still decode back.
-    written = dumps([Block("locals", attributes={"x": text})])
-    assert decode_hcl_string(hcl2.loads(written)["locals"][0]["x"]) == text
-
-
-@pytest.mark.parametrize(
-    ("text", "literal"),
-    [
-        ("${var.x}", '"$${var.x}"'),
-        ("%{ if true }", '"%%{ if true }"'),
-        ("$${x}", '"$$${x}"'),
-        ('say "hi" \\o/', '"say \\"hi\\" \\\\o/"'),
-        ('"${x}"', '"\\u0022$${x}\\""'),
-        ("open ${ only", '"open \\u0024{ only"'),
-        ("line\nbreak", '"line\\nbreak"'),
-    ],
-)
-def test_quote_examples(text: str, literal: str) -> None:
-    assert quote(text) == literal
 
 
 def test_description_with_template_sequences_stays_literal() -> None:
@@ -422,7 +402,7 @@ def test_own_files_are_regenerated_without_force(
     main_tf.write_text(main_tf.read_text() + "# local edit\n")
     assert main(["generate", "--out", str(tmp_path), "--alias", "cloudtrail"]) == 0
     assert "# local edit" not in main_tf.read_text()
-    assert "tfgen: 3 files written, 5 unchanged" in capsys.readouterr().out.splitlines()[-1]
+    assert "tfgen: 3 files written, 7 unchanged" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_writes_replace_files_atomically(tmp_path: Path) -> None:
@@ -466,4 +446,4 @@ def test_regenerating_the_committed_module_changes_nothing(
 ) -> None:
     shutil.copytree(MODULE, tmp_path / "copy")
     assert main(["generate", "--out", str(tmp_path / "copy")]) == 0
-    assert capsys.readouterr().out.startswith("tfgen: 0 files written, 8 unchanged")
+    assert capsys.readouterr().out.startswith("tfgen: 0 files written, 10 unchanged")

@@ -17,7 +17,7 @@ from conftest import FIXTURES, ROOT, free_port, missing, wait_healthy
 
 from tfgen.cli import main
 from tfgen.errors import InputError
-from tfgen.generator import write
+from tfgen.module.write import write
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform
 from tfgen.toolchain import pins
 

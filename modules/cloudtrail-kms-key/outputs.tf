@@ -20,3 +20,8 @@ output "alias_arn" {
   description = "ARN of the alias, or null without var.alias."
   value       = one(aws_kms_alias.this[*].arn)
 }
+
+output "alias_name" {
+  description = "Name of the alias (alias/<var.alias>), or null without var.alias."
+  value       = one(aws_kms_alias.this[*].name)
+}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tfgen.cli import Subparsers
 from tfgen.errors import InputError
-from tfgen.generator import DEFAULT_DESCRIPTION, ModuleOptions, render, write
+from tfgen.module import DEFAULT_DESCRIPTION, ModuleOptions, generate
 
 
 def register(sub: Subparsers) -> None:
@@ -21,9 +21,10 @@ def register(sub: Subparsers) -> None:
         ),
         epilog=(
             "Account values (account id, region, administrators, cross-account ids, trail ARNs, "
-            "tags) go into examples/basic; alias, deletion window, rotation and description "
-            "become the module's variable defaults. Files tfgen wrote are regenerated in place; "
-            "any other existing file is kept unless --force."
+            "tags) go into examples/basic, a root module that `tfgen plan DIR/examples/basic "
+            "--offline` plans; alias, deletion window, rotation and description become the "
+            "module's variable defaults. Files tfgen wrote are regenerated in place; any other "
+            "existing file is kept unless --force."
         ),
     )
     parser.add_argument(
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         description=args.description,
         tags=tuple(_tag(t) for t in args.tags),
     )
-    result = write(args.out, render(options), force=args.force)
+    result = generate(args.out, options, force=args.force)
     written = len(result.written)
     print(
         f"tfgen: {written} file{'' if written == 1 else 's'} written, "

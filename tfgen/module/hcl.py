@@ -98,6 +98,26 @@ def key(name: str) -> str:
     return quote(name)
 
 
+def inline(value: Value) -> str:
+    """A value as one line of HCL source."""
+    if isinstance(value, Template):
+        return f'"{value.text}"'
+    if isinstance(value, Expr):
+        return value.text
+    if isinstance(value, str):
+        return quote(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{key(k)} = {inline(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    return "[" + ", ".join(inline(v) for v in value) + "]"
+
+
 def _to_hcl2(value: Value) -> Any:
     """The python-hcl2 representation: strings quoted, expressions wrapped in `${}`."""
     if isinstance(value, Expr):
@@ -135,6 +155,10 @@ def dumps(blocks: Sequence[Block], header: Sequence[str] = ()) -> str:
 
     parts = []
     for block in blocks:
+        if not block.attributes and not block.blocks:
+            labels = "".join(f" {quote(label)}" for label in block.labels)
+            parts.append(f"{block.type}{labels} {{}}\n")
+            continue
         text = hcl2.dumps(
             {block.type: [_labelled(block)]},
             deserializer_options=hcl2.DeserializerOptions(object_elements_trailing_comma=False),
