@@ -232,7 +232,7 @@ def test_readme_tables_list_every_input_and_output() -> None:
         assert re.search(rf"^\| {name} \|", readme, re.M), name
     for name in ("key_arn", "key_id", "key_policy"):
         assert re.search(rf"^\| {name} \|", readme, re.M), name
-    assert re.search(r"^\| account_id \|.*\| n/a \| yes \|$", readme, re.M)
+    assert re.search(r"^\| account_id \|.*\| `null` \| no \|$", readme, re.M)
 
 
 def test_variables_follow_description_type_default_order() -> None:
@@ -240,7 +240,7 @@ def test_variables_follow_description_type_default_order() -> None:
     for variable in parsed["variable"]:
         body = next(iter(variable.values()))
         keys = [k for k in body if k not in ("__is_block__", "nullable", "validation")]
-        assert keys in (["description", "type"], ["description", "type", "default"]), keys
+        assert keys == ["description", "type", "default"], keys
 
 
 def test_every_file_carries_the_marker() -> None:
@@ -283,8 +283,8 @@ def test_example_is_a_root_wiring_every_output_onward() -> None:
     (module,) = from_hcl2(hcl2.loads(files["examples/basic/main.tf"]))["module"]
     call = module["cloudtrail_kms_key"]
     assert call["source"] == "../.."
-    required = [v.name for v in interface.variables(ModuleOptions()) if v.required]
-    assert set(required) <= set(call), "a required input is not set"
+    # Both set, so planning the example reads no data source (offline plans stay offline).
+    assert {"account_id", "region"} <= set(call)
     outputs = from_hcl2(hcl2.loads(files["examples/basic/outputs.tf"]))["output"]
     wired = {name: body["value"] for o in outputs for name, body in o.items()}
     assert wired == {
@@ -298,7 +298,7 @@ def test_module_tests_use_the_mock_provider() -> None:
     tests = {k: v for k, v in files.items() if k.startswith("tests/")}
     assert sorted(tests) == ["tests/policy.tftest.hcl", "tests/validation.tftest.hcl"]
     for name, text in tests.items():
-        assert '\nmock_provider "aws" {}\n' in text, name
+        assert re.search(r'^mock_provider "aws" \{', text, re.M), name
         assert "mock-access-key" not in text and "skip_" not in text, name
 
 

@@ -170,12 +170,14 @@ def test_examples_basic_is_a_root_tfgen_plans_offline_as_is(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The committed example and the one `tfgen generate --out DIR` writes: exit 0, no variable asked."""
+    """README's `tfgen plan kms-default/examples/basic --offline`, and the committed example: exit 0."""
     monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
     monkeypatch.chdir(tmp_path)
-    assert main(["generate", "--out", "infra"]) == 0
+    assert main(["generate", "--out", "kms-default"]) == 0
+    readme = (MODULE.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`tfgen plan kms-default/examples/basic --offline`" in readme
     committed = MODULE / "examples" / "basic"
-    assert main(["plan", "infra/examples/basic", str(committed), "--offline"]) == 0
+    assert main(["plan", "kms-default/examples/basic", str(committed), "--offline"]) == 0
     captured = capsys.readouterr()
     assert "2 plans" in captured.out, captured.out + captured.err
 
@@ -190,9 +192,11 @@ def test_module_terraform_test_files_pass(terraform: Terraform, tmp_path: Path) 
     assert init.returncode == 0, init.stderr
     proc = run_tf(terraform, ["test", "-no-color"], work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    runs = len(list(work.glob("tests/*.tftest.hcl")))
-    assert runs == 2
-    assert "Success! 15 passed, 0 failed." in proc.stdout, proc.stdout
+    files = sorted(work.glob("tests/*.tftest.hcl"))
+    assert [f.name for f in files] == ["policy.tftest.hcl", "validation.tftest.hcl"]
+    runs = sum(f.read_text().count('\nrun "') for f in files)
+    assert runs == 16
+    assert f"Success! {runs} passed, 0 failed." in proc.stdout, proc.stdout
 
 
 # --- property: what Terraform plans is what the generator intends ------------------------------

@@ -2,21 +2,32 @@
 # run `tfgen generate` again (the command line is in README.md).
 #
 # The key policy is the CloudTrail console's default key policy, statement for statement.
+# account_id and region: the inputs, or when null the caller's account and provider's region.
 # source_arn_condition: the aws:SourceArn condition the CloudTrail service statements get
 # when var.trail_arns is set. cross_account_callers: the seed's own-account string, or the
 # list of var.cross_account_ids (a conditional cannot mix a string and a list, JSON can).
 # Statements drop a null Condition so the default output equals the documented policy.
 
+data "aws_caller_identity" "current" {
+  count = var.account_id == null ? 1 : 0
+}
+
+data "aws_region" "current" {
+  count = var.region == null ? 1 : 0
+}
+
 locals {
+  account_id            = coalesce(var.account_id, one(data.aws_caller_identity.current[*].account_id))
+  region                = coalesce(var.region, one(data.aws_region.current[*].name))
   source_arn_condition  = length(var.trail_arns) > 0 ? { StringEquals = { "aws:SourceArn" = var.trail_arns } } : {}
-  cross_account_callers = jsondecode(length(var.cross_account_ids) > 0 ? jsonencode(var.cross_account_ids) : jsonencode(var.account_id))
+  cross_account_callers = jsondecode(length(var.cross_account_ids) > 0 ? jsonencode(var.cross_account_ids) : jsonencode(local.account_id))
   statements = [
     {
       Sid    = "Enable IAM User Permissions"
       Effect = "Allow"
       Principal = {
         AWS = concat([
-          "arn:aws:iam::${var.account_id}:root"
+          "arn:aws:iam::${local.account_id}:root"
         ], var.key_administrators)
       }
       Action   = "kms:*"
@@ -34,7 +45,7 @@ locals {
       Resource = "*"
       Condition = merge({
         StringLike = {
-          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${var.account_id}:trail/*"
+          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${local.account_id}:trail/*"
         }
       }, local.source_arn_condition)
     },
@@ -63,10 +74,10 @@ locals {
       Resource = "*"
       Condition = {
         StringEquals = {
-          "kms:CallerAccount" = var.account_id
+          "kms:CallerAccount" = local.account_id
         }
         StringLike = {
-          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${var.account_id}:trail/*"
+          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${local.account_id}:trail/*"
         }
       }
     },
@@ -80,8 +91,8 @@ locals {
       Resource = "*"
       Condition = {
         StringEquals = {
-          "kms:ViaService"    = "ec2.${var.region}.amazonaws.com"
-          "kms:CallerAccount" = var.account_id
+          "kms:ViaService"    = "ec2.${local.region}.amazonaws.com"
+          "kms:CallerAccount" = local.account_id
         }
       }
     },
@@ -101,7 +112,7 @@ locals {
           "kms:CallerAccount" = local.cross_account_callers
         }
         StringLike = {
-          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${var.account_id}:trail/*"
+          "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:${local.account_id}:trail/*"
         }
       }
     },

@@ -2,21 +2,23 @@
 # run `tfgen generate` again (the command line is in README.md).
 
 variable "account_id" {
-  description = "AWS account id that owns the key and its trails; replaces aws-account-id in the policy."
+  description = "AWS account id that owns the key and its trails (aws-account-id in the policy); null uses the caller's account."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", var.account_id))
     error_message = "The account_id must be 12 digits."
   }
 }
 
 variable "region" {
-  description = "Region in the kms:ViaService condition (ec2.<region>.amazonaws.com) of the alias statement."
+  description = "Region in the alias statement's kms:ViaService (ec2.<region>.amazonaws.com); null uses the provider's region."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    condition     = var.region == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
     error_message = "The region must look like us-east-1."
   }
 }

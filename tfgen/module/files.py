@@ -12,7 +12,6 @@ from tfgen.module.interface import (
     OUTPUTS,
     TERRAFORM_MIN,
     TESTS_TERRAFORM_MIN,
-    Required,
     variables,
 )
 from tfgen.module.options import ModuleOptions, validate
@@ -36,9 +35,8 @@ def _variables_tf(options: ModuleOptions) -> HclFile:
         attributes: dict[str, Value] = {
             "description": variable.description,
             "type": Expr(variable.type),
+            "default": variable.default,
         }
-        if not isinstance(variable.default, Required):
-            attributes["default"] = variable.default
         if variable.nullable is not None:
             attributes["nullable"] = variable.nullable
         block = Block("variable", (variable.name,), attributes)

@@ -30,25 +30,16 @@ TESTED_TERRAFORM: Final = "1.15.5"
 TESTED_AWS_PROVIDER: Final = "3.39.0"
 
 
-class Required:
-    """Marks a variable without a default."""
-
-
-REQUIRED: Final = Required()
-
-
 @dataclass(frozen=True)
 class Variable:
+    """An input variable; every one has a default (terraform-aws-modules' convention)."""
+
     name: str
     description: str
     type: str
-    default: Value | Required
+    default: Value
     validations: tuple[tuple[str, str], ...] = ()
     nullable: bool | None = None
-
-    @property
-    def required(self) -> bool:
-        return isinstance(self.default, Required)
 
 
 @dataclass(frozen=True)
@@ -68,22 +59,27 @@ def variables(options: ModuleOptions) -> tuple[Variable, ...]:
     return (
         Variable(
             "account_id",
-            "AWS account id that owns the key and its trails; replaces aws-account-id in the policy.",
+            "AWS account id that owns the key and its trails (aws-account-id in the policy); null uses the caller's account.",
             "string",
-            REQUIRED,
+            None,
             (
                 (
-                    f"can(regex({quote(ACCOUNT_ID)}, var.account_id))",
+                    f"var.account_id == null || can(regex({quote(ACCOUNT_ID)}, var.account_id))",
                     "The account_id must be 12 digits.",
                 ),
             ),
         ),
         Variable(
             "region",
-            "Region in the kms:ViaService condition (ec2.<region>.amazonaws.com) of the alias statement.",
+            "Region in the alias statement's kms:ViaService (ec2.<region>.amazonaws.com); null uses the provider's region.",
             "string",
-            REQUIRED,
-            ((f"can(regex({quote(REGION)}, var.region))", "The region must look like us-east-1."),),
+            None,
+            (
+                (
+                    f"var.region == null || can(regex({quote(REGION)}, var.region))",
+                    "The region must look like us-east-1.",
+                ),
+            ),
         ),
         Variable(
             "key_administrators",

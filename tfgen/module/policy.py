@@ -10,6 +10,7 @@ from tfgen.module.hcl import Block, Expr, Template, Value, inline
 
 NOTE: Final = (
     "The key policy is the CloudTrail console's default key policy, statement for statement.",
+    "account_id and region: the inputs, or when null the caller's account and provider's region.",
     "source_arn_condition: the aws:SourceArn condition the CloudTrail service statements get",
     "when var.trail_arns is set. cross_account_callers: the seed's own-account string, or the",
     "list of var.cross_account_ids (a conditional cannot mix a string and a list, JSON can).",
@@ -18,9 +19,9 @@ NOTE: Final = (
 
 
 def _hcl_text(value: Any) -> Value:
-    """A seed value as HCL: placeholders become interpolations of var.account_id / var.region."""
+    """A seed value as HCL: placeholders become interpolations of local.account_id / local.region."""
     if isinstance(value, str):
-        substituted = seed.substitute(value, "${var.account_id}", "${var.region}")
+        substituted = seed.substitute(value, "${local.account_id}", "${local.region}")
         if substituted == value:
             return value
         if re.fullmatch(r"\$\{[a-z_.]+\}", substituted):
@@ -58,7 +59,7 @@ def statement_hcl(statement: dict[str, Any]) -> dict[str, Value]:
 
 
 def main_blocks() -> list[Block]:
-    """main.tf: the policy in locals, the key `this` and its optional alias `this`."""
+    """main.tf: account and region lookups, the policy in locals, the key and its optional alias."""
     policy: dict[str, Value] = {
         "Version": seed.SEED_POLICY["Version"],
         "Id": seed.SEED_POLICY["Id"],
@@ -66,14 +67,25 @@ def main_blocks() -> list[Block]:
             "[for statement in local.statements : { for key, value in statement : key => value if value != null }]"
         ),
     }
+    # Read only when the input is null, so a caller that passes both plans without AWS calls.
+    caller = Block(
+        "data",
+        ("aws_caller_identity", "current"),
+        {"count": Expr("var.account_id == null ? 1 : 0")},
+    )
+    region = Block("data", ("aws_region", "current"), {"count": Expr("var.region == null ? 1 : 0")})
     locals_ = Block(
         "locals",
         attributes={
+            "account_id": Expr(
+                "coalesce(var.account_id, one(data.aws_caller_identity.current[*].account_id))"
+            ),
+            "region": Expr("coalesce(var.region, one(data.aws_region.current[*].name))"),
             "source_arn_condition": Expr(
                 'length(var.trail_arns) > 0 ? { StringEquals = { "aws:SourceArn" = var.trail_arns } } : {}'
             ),
             "cross_account_callers": Expr(
-                "jsondecode(length(var.cross_account_ids) > 0 ? jsonencode(var.cross_account_ids) : jsonencode(var.account_id))"
+                "jsondecode(length(var.cross_account_ids) > 0 ? jsonencode(var.cross_account_ids) : jsonencode(local.account_id))"
             ),
             "statements": [statement_hcl(s) for s in seed.SEED_POLICY["Statement"]],
             "policy": policy,
@@ -99,4 +111,4 @@ def main_blocks() -> list[Block]:
             "target_key_id": Expr("aws_kms_key.this.key_id"),
         },
     )
-    return [locals_, kms_key, alias]
+    return [caller, region, locals_, kms_key, alias]

@@ -17,7 +17,6 @@ from tfgen.module.interface import (
     TESTED_AWS_PROVIDER,
     TESTED_TERRAFORM,
     TESTS_TERRAFORM_MIN,
-    Required,
     variables,
 )
 from tfgen.module.options import ModuleOptions, default_administrators
@@ -85,9 +84,8 @@ def _table(head: tuple[str, ...], align: tuple[str, ...], rows: Sequence[Sequenc
 def _inputs(options: ModuleOptions) -> str:
     rows = []
     for v in variables(options):
-        default = "n/a" if isinstance(v.default, Required) else _cell(inline(v.default))
         description = v.description.replace("|", "\\|")
-        rows.append((v.name, description, _cell(v.type), default, "yes" if v.required else "no"))
+        rows.append((v.name, description, _cell(v.type), _cell(inline(v.default)), "no"))
     head = ("Name", "Description", "Type", "Default", "Required")
     return _table(head, ("------", "-------------", "------", "---------", ":--------:"), rows)
 

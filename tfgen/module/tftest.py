@@ -41,14 +41,27 @@ BAD_INPUTS: Final[tuple[tuple[str, str, Value], ...]] = (
 )
 
 
-def _prelude() -> list[Block]:
-    return [Block("mock_provider", ("aws",)), Block("variables", attributes=dict(SEED_INPUTS))]
+# What the mocked aws_caller_identity and aws_region data sources return.
+PROVIDER_ACCOUNT_ID: Final = "444455556666"
+PROVIDER_REGION: Final = "eu-west-1"
 
 
-def _policy_run(name: str, extra: Mapping[str, list[str]]) -> Block:
+def _prelude(mock_data: bool = False) -> list[Block]:
+    provider = Block("mock_provider", ("aws",))
+    if mock_data:
+        provider.block(
+            "mock_data", "aws_caller_identity", defaults={"account_id": PROVIDER_ACCOUNT_ID}
+        )
+        provider.block("mock_data", "aws_region", defaults={"name": PROVIDER_REGION})
+    return [provider, Block("variables", attributes=dict(SEED_INPUTS))]
+
+
+def _policy_run(
+    name: str, extra: Mapping[str, Value], intended: Mapping[str, Any] | None = None
+) -> Block:
     """A plan whose key policy must equal the intended one, given as data in the run's variables."""
     run = Block("run", (name,), {"command": Expr("plan")})
-    expected = seed.intended_policy(**{**SEED_INPUTS, **extra})
+    expected = seed.intended_policy(**{**SEED_INPUTS, **(intended or extra)})
     run.block("variables", **extra, expected_policy=expected)
     run.block(
         "assert",
@@ -59,7 +72,7 @@ def _policy_run(name: str, extra: Mapping[str, list[str]]) -> Block:
 
 
 def policy_blocks() -> list[Block]:
-    """tests/policy.tftest.hcl: the seed policy, each extension, the key settings and outputs."""
+    """tests/policy.tftest.hcl: the seed policy, each extension, provider lookups, key settings, outputs."""
     defaults = Block("run", ("key_defaults",), {"command": Expr("plan")})
     defaults.block(
         "assert",
@@ -99,10 +112,15 @@ def policy_blocks() -> list[Block]:
             error_message=f"output.{output} must be {value}.",
         )
     return [
-        *_prelude(),
+        *_prelude(mock_data=True),
         _policy_run("seed_policy", {}),
         _policy_run("trail_arns", {"trail_arns": list(TRAIL_ARNS)}),
         _policy_run("cross_account_ids", {"cross_account_ids": list(CROSS_ACCOUNT_IDS)}),
+        _policy_run(
+            "account_and_region_from_provider",
+            {"account_id": None, "region": None},
+            {"account_id": PROVIDER_ACCOUNT_ID, "region": PROVIDER_REGION},
+        ),
         defaults,
         alias,
         outputs,

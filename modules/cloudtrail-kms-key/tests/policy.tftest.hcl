@@ -5,7 +5,19 @@
 # validation come from the installed provider and which never calls AWS, so these tests run
 # offline on any provider version versions.tf admits. Run: terraform init && terraform test
 
-mock_provider "aws" {}
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "444455556666"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+}
 
 variables {
   account_id = "111122223333"
@@ -373,6 +385,120 @@ run "cross_account_ids" {
   assert {
     condition     = jsondecode(aws_kms_key.this.policy) == var.expected_policy
     error_message = "The planned key policy is not the intended one (cross_account_ids)."
+  }
+}
+
+run "account_and_region_from_provider" {
+  command = plan
+
+  variables {
+    account_id = null
+    region     = null
+    expected_policy = {
+      Version = "2012-10-17"
+      Id      = "Key policy created by CloudTrail"
+      Statement = [
+        {
+          Sid    = "Enable IAM User Permissions"
+          Effect = "Allow"
+          Principal = {
+            AWS = [
+              "arn:aws:iam::444455556666:root",
+              "arn:aws:iam::111122223333:user/username",
+            ]
+          }
+          Action   = "kms:*"
+          Resource = "*"
+        },
+        {
+          Sid    = "Allow CloudTrail to encrypt logs"
+          Effect = "Allow"
+          Principal = {
+            Service = [
+              "cloudtrail.amazonaws.com",
+            ]
+          }
+          Action   = "kms:GenerateDataKey*"
+          Resource = "*"
+          Condition = {
+            StringLike = {
+              "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:444455556666:trail/*"
+            }
+          }
+        },
+        {
+          Sid    = "Allow CloudTrail to describe key"
+          Effect = "Allow"
+          Principal = {
+            Service = [
+              "cloudtrail.amazonaws.com",
+            ]
+          }
+          Action   = "kms:DescribeKey"
+          Resource = "*"
+        },
+        {
+          Sid    = "Allow principals in the account to decrypt log files"
+          Effect = "Allow"
+          Principal = {
+            AWS = "*"
+          }
+          Action = [
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+          ]
+          Resource = "*"
+          Condition = {
+            StringEquals = {
+              "kms:CallerAccount" = "444455556666"
+            }
+            StringLike = {
+              "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:444455556666:trail/*"
+            }
+          }
+        },
+        {
+          Sid    = "Allow alias creation during setup"
+          Effect = "Allow"
+          Principal = {
+            AWS = "*"
+          }
+          Action   = "kms:CreateAlias"
+          Resource = "*"
+          Condition = {
+            StringEquals = {
+              "kms:ViaService"    = "ec2.eu-west-1.amazonaws.com"
+              "kms:CallerAccount" = "444455556666"
+            }
+          }
+        },
+        {
+          Sid    = "Enable cross account log decryption"
+          Effect = "Allow"
+          Principal = {
+            AWS = "*"
+          }
+          Action = [
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+          ]
+          Resource = "*"
+          Condition = {
+            StringEquals = {
+              "kms:CallerAccount" = "444455556666"
+            }
+            StringLike = {
+              "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:aws:cloudtrail:*:444455556666:trail/*"
+            }
+          }
+        },
+      ]
+    }
+  }
+
+  assert {
+    condition     = jsondecode(aws_kms_key.this.policy) == var.expected_policy
+    error_message = "The planned key policy is not the intended one (account_and_region_from_provider)."
   }
 }
 
