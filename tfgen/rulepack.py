@@ -147,6 +147,19 @@ def read_rule(path: Path, root: Path) -> RuleMeta:
     )
 
 
+def read_metadata(path: Path, root: Path) -> dict[str, Any]:
+    """The package-scoped METADATA block of one policy file (rule or library)."""
+    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(name, f"cannot read ({exc})") from exc
+    package = _PACKAGE.search(text)
+    if not package:
+        raise InputError(name, "no package declaration")
+    return _package_metadata(text[: package.start()], name)
+
+
 def _package_metadata(head: str, name: str) -> dict[str, Any]:
     """Parse the `# METADATA` comment block that precedes the package declaration."""
     lines = head.splitlines()

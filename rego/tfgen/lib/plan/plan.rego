@@ -3,6 +3,12 @@
 #   The one view of a `terraform show -json` plan that rules read: managed resources by type
 #   (child modules included, pure deletes skipped), known/unknown attribute values, and
 #   links from trails and key policies to the keys they reference through `configuration`.
+# custom:
+#   # What the links below read on the rules' behalf (tfgen passes the engine only these and the
+#   # rules' own resource_types): resource changes of these types, configuration of these and
+#   # configuration_types.
+#   resource_types: [aws_kms_key, aws_kms_key_policy, aws_cloudtrail]
+#   configuration_types: [aws_kms_alias]
 package tfgen.lib.plan
 
 import data.tfgen.lib.policy
