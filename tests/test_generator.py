@@ -22,7 +22,7 @@ from tfgen.cli import main
 from tfgen.module import interface, seed
 from tfgen.module.files import hcl_files, render
 from tfgen.module.hcl import Block, Expr, Template, Value, format_like_terraform
-from tfgen.module.options import DELETION_WINDOW, ModuleOptions
+from tfgen.module.options import DELETION_WINDOW, ModuleOptions, OptionError, validate
 from tfgen.module.readme import command_line, template
 from tfgen.module.write import MARKER, written_by_tfgen
 
@@ -361,6 +361,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
     assert captured.err.startswith(f"tfgen: error: {names}")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (ModuleOptions(account_id="1"), "account_id"),
+        (ModuleOptions(key_administrators=("x",)), "key_administrators"),
+        (ModuleOptions(deletion_window_in_days=31), "deletion_window_in_days"),
+        (ModuleOptions(tags=(("aws:x", "y"),)), "tags"),
+        (ModuleOptions(description="\x07"), "description"),
+    ],
+)
+def test_core_errors_name_the_option_field_not_a_flag(options: ModuleOptions, field: str) -> None:
+    with pytest.raises(OptionError) as exc:
+        validate(options)
+    assert exc.value.field == field
+    assert exc.value.message.startswith(field) and "--" not in exc.value.message
 
 
 def test_usage_error_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from tfgen.cli import Subparsers
 from tfgen.errors import InputError
 from tfgen.module import DEFAULT_DESCRIPTION, ModuleOptions, generate
+from tfgen.module.options import OptionError
 
 
 def register(sub: Subparsers) -> None:
@@ -100,6 +101,20 @@ def _tag(text: str) -> tuple[str, str]:
     return name, value
 
 
+# The flag that sets each ModuleOptions field, for error messages.
+_FLAGS = {
+    "account_id": "--account-id",
+    "region": "--region",
+    "key_administrators": "--key-administrator",
+    "cross_account_ids": "--cross-account-id",
+    "trail_arns": "--trail-arn",
+    "alias": "--alias",
+    "deletion_window_in_days": "--deletion-window",
+    "description": "--description",
+    "tags": "--tag",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     administrators = args.key_administrators
     options = ModuleOptions(
@@ -114,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
         description=args.description,
         tags=tuple(_tag(t) for t in args.tags),
     )
-    result = generate(args.out, options, force=args.force)
+    try:
+        result = generate(args.out, options, force=args.force)
+    except OptionError as exc:
+        raise InputError(f"{_FLAGS[exc.field]} {exc.shown}".strip(), exc.reason) from exc
     written = len(result.written)
     print(
         f"tfgen: {written} file{'' if written == 1 else 's'} written, "

@@ -69,48 +69,56 @@ def default_administrators(account_id: str) -> tuple[str, ...]:
     return (SEED_ADMINISTRATOR,) if account_id == SEED_ACCOUNT_ID else ()
 
 
+class OptionError(InputError):
+    """A ModuleOptions field with a value the module cannot take; names the field, not a flag."""
+
+    def __init__(self, field: str, shown: str, reason: str) -> None:
+        self.field, self.shown, self.reason = field, shown, reason
+        super().__init__(f"{field} {shown}".strip(), reason)
+
+
 def validate(options: ModuleOptions) -> None:
-    """Raise InputError naming the first bad option; nothing is written before this passes."""
-    _match("--account-id", options.account_id, ACCOUNT_ID, "is not a 12-digit AWS account id")
-    _match("--region", options.region, REGION, "is not an AWS region name like us-east-1")
+    """Raise OptionError naming the first bad option; nothing is written before this passes."""
+    _match("account_id", options.account_id, ACCOUNT_ID, "is not a 12-digit AWS account id")
+    _match("region", options.region, REGION, "is not an AWS region name like us-east-1")
     for arn in options.key_administrators or ():
-        _match(
-            "--key-administrator", arn, IAM_PRINCIPAL_ARN, "is not an IAM root, user or role ARN"
-        )
+        _match("key_administrators", arn, IAM_PRINCIPAL_ARN, "is not an IAM root, user or role ARN")
     for account in options.cross_account_ids:
-        _match("--cross-account-id", account, ACCOUNT_ID, "is not a 12-digit AWS account id")
+        _match("cross_account_ids", account, ACCOUNT_ID, "is not a 12-digit AWS account id")
     for arn in options.trail_arns:
-        _match("--trail-arn", arn, TRAIL_ARN, "is not a CloudTrail trail ARN")
+        _match("trail_arns", arn, TRAIL_ARN, "is not a CloudTrail trail ARN")
     if options.alias is not None:
-        _match("--alias", options.alias, ALIAS, "use letters, digits, '/', '_' or '-'")
+        _match("alias", options.alias, ALIAS, "use letters, digits, '/', '_' or '-'")
         if re.match(ALIAS_RESERVED, options.alias):
-            raise InputError(
-                f"--alias {options.alias!r}", "give the name without alias/; aws/ is AWS's"
+            raise OptionError(
+                "alias", repr(options.alias), "give the name without alias/; aws/ is AWS's"
             )
     low, high = DELETION_WINDOW
     if not low <= options.deletion_window_in_days <= high:
-        raise InputError(
-            f"--deletion-window {options.deletion_window_in_days}", f"must be {low} to {high} days"
+        raise OptionError(
+            "deletion_window_in_days",
+            str(options.deletion_window_in_days),
+            f"must be {low} to {high} days",
         )
-    _text("--description", options.description, MAX_DESCRIPTION)
+    _text("description", "", options.description, MAX_DESCRIPTION)
     keys = [k for k, _ in options.tags]
     for tag_key, tag_value in options.tags:
-        _match("--tag", tag_key, TAG_KEY, "tag keys use letters, digits, spaces and _.:/=+@-")
+        _match("tags", tag_key, TAG_KEY, "tag keys use letters, digits, spaces and _.:/=+@-")
         if tag_key.lower().startswith("aws:"):
-            raise InputError(f"--tag {tag_key}", "the aws: prefix is reserved for AWS")
+            raise OptionError("tags", tag_key, "the aws: prefix is reserved for AWS")
         if keys.count(tag_key) > 1:
-            raise InputError(f"--tag {tag_key}", "given more than once")
-        _text(f"--tag {tag_key}", tag_value, MAX_TAG_VALUE)
+            raise OptionError("tags", tag_key, "given more than once")
+        _text("tags", tag_key, tag_value, MAX_TAG_VALUE)
 
 
-def _match(option: str, value: str, pattern: str, reason: str) -> None:
+def _match(field: str, value: str, pattern: str, reason: str) -> None:
     if not re.fullmatch(pattern, value):
-        raise InputError(f"{option} {value!r}", reason)
+        raise OptionError(field, repr(value), reason)
 
 
-def _text(option: str, value: str, limit: int) -> None:
+def _text(field: str, shown: str, value: str, limit: int) -> None:
     if len(value) > limit:
-        raise InputError(option, f"longer than {limit} characters")
+        raise OptionError(field, shown, f"longer than {limit} characters")
     for char in value:
         if unicodedata.category(char) in ("Cc", "Cs"):
-            raise InputError(option, f"contains the control character U+{ord(char):04X}")
+            raise OptionError(field, shown, f"contains the control character U+{ord(char):04X}")
