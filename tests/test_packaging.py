@@ -32,6 +32,7 @@ def test_wheel_carries_every_rule_file(wheel: Path) -> None:
     for rego in (ROOT / "rego").rglob("*.rego"):
         assert f"tfgen/_rego/{rego.relative_to(ROOT / 'rego').as_posix()}" in names
     assert "tfgen/toolchain.json" in names
+    assert "tfgen/_schemas/report.schema.json" in names
 
 
 def test_installed_wheel_checks_a_plan_outside_the_checkout(

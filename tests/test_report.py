@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,9 +31,9 @@ from tfgen.report.github import escape_data, escape_property
 from tfgen.report.markdown import MAX_TABLE_ROWS, cell
 from tfgen.report.sarif import artifact_location, fingerprint
 
-SARIF_SCHEMA = (
-    Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-)
+ROOT = Path(__file__).resolve().parent.parent
+SARIF_SCHEMA = ROOT / "tests" / "fixtures" / "schemas" / "sarif-schema-2.1.0.json"
+REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
 # RFC 3986 URI-reference characters (after percent-encoding).
 URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 
@@ -127,8 +126,6 @@ def report(**overrides: Any) -> Report:
 def sarif_validator() -> Any:
     import jsonschema
 
-    if not SARIF_SCHEMA.is_file():
-        missing("SARIF 2.1.0 schema", f"{SARIF_SCHEMA} not found (shared/schemas beside the clone)")
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     jsonschema.Draft4Validator.check_schema(schema)
@@ -146,6 +143,22 @@ def assert_sarif_valid(text: str) -> dict[str, Any]:
             for location in result["locations"]:
                 uri = location.get("physicalLocation", {}).get("artifactLocation", {}).get("uri")
                 assert uri is None or URI_CHARS.match(uri), uri
+    return document
+
+
+@cache
+def report_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(REPORT_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_report_valid(text: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(text)
+    errors = sorted(report_validator().iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
     return document
 
 
@@ -182,27 +195,48 @@ def test_unknown_format_is_an_input_error() -> None:
 def test_text_table_and_summary() -> None:
     out = render(report(), "text")
     lines = out.splitlines()
-    assert lines[0].split() == [
-        "RULE",
-        "SEVERITY",
-        "ENFORCEMENT",
-        "STATUS",
-        "ADDRESS",
-        "MESSAGE",
-        "LOCATION",
+    assert lines[0].split() == ["STATUS", "SEVERITY", "RULE", "RESOURCE", "LOCATION"]
+    assert lines[1].split() == [
+        "blocking",
+        "high",
+        "KMS-001",
+        "aws_kms_key.this",
+        "modules/kms/main.tf:3",
     ]
-    assert lines[1].split()[:5] == ["KMS-001", "high", "mandatory", "blocking", "aws_kms_key.this"]
-    assert lines[1].endswith("modules/kms/main.tf:3")
-    assert lines[2].split()[:4] == ["CT-001", "medium", "advisory", "advisory"]
-    assert lines[3].split()[3] == "waived"
-    assert (
-        'waived: KMS-001 module.legacy.aws_kms_key.k["a"] by alice until 2027-01-31: '
-        "Legacy key, rotation after migration"
-    ) in lines
+    # The message follows without the address the row already shows, then the fix and the link.
+    assert lines[2:5] == [
+        "  does not enable key rotation",
+        f"  fix: {ROTATION.remediation}",
+        f"  see: {ROTATION.related_resources[0].ref}",
+    ]
+    assert lines[5].split() == [
+        "advisory",
+        "medium",
+        "CT-001",
+        "module.trail.aws_cloudtrail.this[0]",
+    ]
+    assert lines[6:8] == ["  the trail has no kms_key_id", f"  fix: {TRAIL.remediation}"]
+    assert lines[8].split()[:3] == ["waived", "high", "KMS-001"]
+    assert "  waived by alice until 2027-01-31: Legacy key, rotation after migration" in lines[9:12]
     assert lines[-1] == (
         "FAIL: 3 findings: 1 blocking, 1 advisory, 1 waived in 1 plan: "
         "plans/prod.json (12 resource changes, Terraform 1.15.5) (exit 1)"
     )
+
+
+def test_text_fits_120_columns() -> None:
+    long_address = 'module.security_baseline.module.cloudtrail.aws_kms_key.this["eu-west-1"]'
+    long = finding(
+        address=long_address,
+        message=f"{long_address}: " + "statement AllowAccountAdmins grants kms:* " * 6,
+        location=SourceLocation("modules/platform/security/baseline/cloudtrail/main.tf", 120),
+    )
+    out = render(report(findings=(long, BLOCKING)), "text")
+    lines = out.splitlines()
+    assert all(len(line) <= 120 for line in lines[:-1]), max(lines[:-1], key=len)
+    assert "LOCATION" not in lines[0]  # too wide for one row: the location moves below it
+    assert "  at: modules/platform/security/baseline/cloudtrail/main.tf:120" in lines
+    assert sum(long_address in line for line in lines) == 1
 
 
 def test_text_pass_error_and_color() -> None:
@@ -226,21 +260,23 @@ def test_text_escapes_terminal_control_characters() -> None:
     assert "bad\\x1b[2J\\x1b]0;pwned\\x07\\nsecond line\\r" in out
     assert "a\\tb" in out
     lines = out.splitlines()
-    assert len(lines) == 4  # header, row, blank, summary
-    assert "LOCATION" not in lines[0]  # no finding has one
+    assert len(lines) == 7  # header, row, message, fix, link, blank, summary
+    assert lines[1].rstrip().endswith("a\\tb")  # no location column value
 
 
 def test_text_plan_column_with_several_plans() -> None:
     out = render(report(plans=(PLAN_A, PLAN_B), findings=(BLOCKING, OTHER_PLAN)), "text")
-    assert out.splitlines()[0].split()[-1] == "PLAN"
-    assert out.splitlines()[1].rstrip().endswith("plans/dev plan.json")
+    lines = out.splitlines()
+    assert lines[1].rstrip().endswith("/abs/dir/main.tf:7")
+    assert lines[5] == "  plan: plans/dev plan.json"
+    assert lines[10] == "  plan: plans/prod.json"
 
 
 # json
 
 
 def test_json_document() -> None:
-    data = json.loads(render(report(notices=("stale waiver",)), "json"))
+    data = assert_report_valid(render(report(notices=("stale waiver",)), "json"))
     assert set(data) == {"tool", "plans", "findings", "summary", "errors", "notices"}
     assert data["tool"] == {"engine": "embedded", "tfgen": __version__}
     assert data["plans"] == [
@@ -265,6 +301,8 @@ def test_json_document() -> None:
         "location": {"file": "modules/kms/main.tf", "line": 3},
         "waiver": None,
         "details": {},
+        "remediation": ROTATION.remediation,
+        "reference": ROTATION.related_resources[0].ref,
     }
     assert [f["status"] for f in data["findings"]] == ["blocking", "advisory", "waived"]
     assert data["findings"][1]["details"] == {"attribute": "kms_key_id"}
@@ -481,12 +519,15 @@ def test_github_annotations() -> None:
         report(notices=("stale waiver",), errors=("x.json: bad",)), "github"
     ).splitlines()
     assert lines[0] == (
-        "::error file=modules/kms/main.tf,line=3,title=KMS-001"
-        "::aws_kms_key.this: aws_kms_key.this does not enable key rotation (high, mandatory)"
+        "::error file=modules/kms/main.tf,line=3,title=KMS-001 KMS key rotation is enabled"
+        "::aws_kms_key.this: does not enable key rotation (high, mandatory)"
+        f"%0AFix: {ROTATION.remediation}%0ASee: {ROTATION.related_resources[0].ref}"
     )
-    assert lines[1].startswith("::warning title=CT-001::module.trail.aws_cloudtrail.this[0]: ")
-    assert lines[1].endswith("%0Aplan: plans/prod.json")
-    assert lines[2].startswith("::notice title=KMS-001::")
+    assert lines[1].startswith(
+        f"::warning title=CT-001 {TRAIL.title}::module.trail.aws_cloudtrail.this[0]: "
+    )
+    assert lines[1].endswith(f"%0AFix: {TRAIL.remediation}%0Aplan: plans/prod.json")
+    assert lines[2].startswith(f"::notice title=KMS-001 {ROTATION.title}::")
     assert "%0AWaived by alice until 2027-01-31: Legacy key" in lines[2]
     assert lines[3] == "::notice title=tfgen::stale waiver"
     assert lines[4] == "::error title=tfgen error::x.json: bad"
@@ -503,7 +544,7 @@ def test_github_escaping_follows_the_toolkit() -> None:
     lines = render(report(findings=(hostile,)), "github").splitlines()
     assert len(lines) == 2
     assert lines[0] == (
-        "::error file=a%2Cb%3Ac.tf,line=1,title=R%2C1%3A%3A"
+        "::error file=a%2Cb%3Ac.tf,line=1,title=R%2C1%3A%3A KMS key rotation is enabled"
         "::aws_kms_key.this: x%0A::error::injected (high, mandatory)"
     )
 
@@ -523,6 +564,11 @@ def test_markdown_comment() -> None:
     row = next(line for line in lines if "modules/kms/main" in line)
     assert "<code>modules/kms/main.tf:3</code>" in row
     assert "<code>aws\\_kms\\_key.this</code>" in row
+    assert "| does not enable key rotation |" in row
+    assert row.endswith(
+        "| Set enable\\_key\\_rotation = true on the aws\\_kms\\_key. "
+        f"[docs]({ROTATION.related_resources[0].ref}) |"
+    )
     assert "<details><summary>Advisory findings (1)</summary>" in lines
     assert "<details><summary>Waived findings (1)</summary>" in lines
     assert any("Legacy key, rotation after migration" in line for line in lines)
@@ -558,10 +604,108 @@ def test_markdown_escapes_user_text() -> None:
     assert cell("l1\nl2") == "l1<br>l2"
     hostile = finding(message="a | b\n| c | d |", address="x|y", waiver=None)
     out = render(report(findings=(hostile,)), "markdown")
-    header = "| Rule | Severity | Resource | Message | Location |"
+    header = "| Rule | Severity | Resource | Message | Location | Fix |"
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     table = rows[rows.index(header) :]
-    assert all(_unescaped_pipes(line) == 6 for line in table)
+    assert all(_unescaped_pipes(line) == 7 for line in table)
+    odd_link = replace(ROTATION, related_resources=(RelatedResource("https://e/x)|[y](z", "d"),))
+    out = render(report(findings=(BLOCKING,), rules=(odd_link,)), "markdown")
+    row = next(line for line in out.splitlines() if "modules/kms/main" in line)
+    assert "](https://e" not in row  # not a URL that can be linked safely: shown as text
+    assert _unescaped_pipes(row) == 7
+
+
+# remediation and reference in every format
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "junit", "github", "codeclimate"])
+def test_every_finding_carries_its_fix_and_first_reference(fmt: str) -> None:
+    out = render(report(), fmt)
+    if fmt == "markdown":
+        out = re.sub(r"\\(.)", r"\1", out)
+    if fmt == "junit":
+        out = "".join(
+            c.findtext("failure") or c.findtext("system-out") or ""
+            for c in parse_junit(out).iter("testcase")
+        )
+    rotation_findings = 2  # BLOCKING and WAIVED
+    assert out.count(ROTATION.remediation) >= rotation_findings, out
+    assert out.count(ROTATION.related_resources[0].ref) >= rotation_findings, out
+    assert TRAIL.remediation in out
+
+
+def test_reference_is_the_first_http_url() -> None:
+    local_first = replace(
+        ROTATION,
+        related_resources=(
+            RelatedResource("docs/kms.md", "local"),
+            RelatedResource("https://example.com/a", "a"),
+            RelatedResource("https://example.com/b", "b"),
+        ),
+    )
+    data = assert_report_valid(render(report(rules=(local_first, TRAIL)), "json"))
+    assert data["findings"][0]["reference"] == "https://example.com/a"
+    assert data["findings"][1]["reference"] == ""  # CT-001 has no reference
+    stray = assert_report_valid(render(report(findings=(finding(rule_id="X-1"),)), "json"))
+    assert (stray["findings"][0]["remediation"], stray["findings"][0]["reference"]) == ("", "")
+
+
+# codeclimate (GitLab Code Quality)
+
+
+def test_codeclimate_has_every_field_gitlab_documents() -> None:
+    issues = json.loads(render(report(errors=("x.json: bad",)), "codeclimate"))
+    assert isinstance(issues, list) and len(issues) == 4
+    for issue in issues:
+        assert isinstance(issue["description"], str) and issue["description"]
+        assert isinstance(issue["check_name"], str) and issue["check_name"]
+        assert re.fullmatch(r"[0-9a-f]{64}", issue["fingerprint"])
+        assert issue["severity"] in ("info", "minor", "major", "critical", "blocker")
+        assert isinstance(issue["location"]["path"], str) and issue["location"]["path"]
+        assert isinstance(issue["location"]["lines"]["begin"], int)
+        assert issue["location"]["lines"]["begin"] >= 1
+        assert issue["type"] == "issue"
+    assert len({issue["fingerprint"] for issue in issues}) == len(issues)
+    blocking, advisory, waived, error = issues
+    assert blocking["check_name"] == "KMS-001"
+    assert blocking["description"] == "KMS-001: aws_kms_key.this does not enable key rotation"
+    assert blocking["location"] == {"path": "modules/kms/main.tf", "lines": {"begin": 3}}
+    assert blocking["severity"] == "major"  # high
+    assert ROTATION.remediation in blocking["content"]["body"]
+    assert advisory["severity"] == "minor"  # medium, advisory
+    assert advisory["location"] == {"path": "plans/prod.json", "lines": {"begin": 1}}
+    assert waived["severity"] == "info"
+    assert waived["description"].startswith("(waived by alice until 2027-01-31: ")
+    assert (error["check_name"], error["severity"]) == ("tfgen/error", "blocker")
+    assert "x.json: bad" in error["description"]
+
+
+@pytest.mark.parametrize(
+    "severity, enforcement, expected",
+    [
+        ("critical", "mandatory", "critical"),
+        ("high", "mandatory", "major"),
+        ("medium", "mandatory", "major"),  # it fails the gate: at least major
+        ("low", "mandatory", "major"),
+        ("critical", "advisory", "critical"),
+        ("high", "advisory", "major"),
+        ("medium", "advisory", "minor"),
+        ("low", "advisory", "info"),
+    ],
+)
+def test_codeclimate_severity_scale(severity: str, enforcement: str, expected: str) -> None:
+    one = finding(severity=severity, enforcement=enforcement)
+    (issue,) = json.loads(render(report(findings=(one,)), "codeclimate"))
+    assert issue["severity"] == expected
+
+
+def test_codeclimate_fingerprint_tells_plans_apart_and_is_stable() -> None:
+    from tfgen.report.codeclimate import fingerprint as cc_fingerprint
+
+    assert cc_fingerprint(BLOCKING) == cc_fingerprint(replace(BLOCKING, message="changed"))
+    assert cc_fingerprint(BLOCKING) != cc_fingerprint(replace(BLOCKING, plan="other.json"))
+    assert cc_fingerprint(BLOCKING) != cc_fingerprint(replace(BLOCKING, address="aws_kms_key.x"))
+    assert json.loads(render(report(findings=()), "codeclimate")) == []
 
 
 # property test: hostile reports render in every format
@@ -649,8 +793,12 @@ def test_any_report_renders_safely_in_every_format(rep: Report) -> None:
         out.encode("utf-8")
         assert "\x1b" not in out.replace("\\x1b", "").replace("\\u001b", ""), fmt
 
-    data = json.loads(outputs["json"])
+    data = assert_report_valid(outputs["json"])
     assert len(data["findings"]) == len(rep.findings)
+
+    issues = json.loads(outputs["codeclimate"])
+    assert len(issues) == len(rep.findings) + len(rep.errors)
+    assert all(i["location"]["lines"]["begin"] >= 1 and i["location"]["path"] for i in issues)
     assert data["summary"]["exit_code"] == rep.exit_code
     assert data["errors"] == list(rep.errors)
 

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from tfgen.errors import InputError
 from tfgen.model import Report
 
-FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github", "markdown")
+FORMATS: tuple[str, ...] = (
+    "text",
+    "json",
+    "sarif",
+    "junit",
+    "github",
+    "markdown",
+    "codeclimate",
+)
 
 # Each format's module, imported only when that format is rendered.
 _MODULES = {
@@ -17,6 +25,7 @@ _MODULES = {
     "junit": "junit",
     "github": "github",
     "markdown": "markdown",
+    "codeclimate": "codeclimate",
 }
 
 

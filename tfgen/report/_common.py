@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from tfgen.model import SEVERITIES, Finding, Report
+from tfgen.model import SEVERITIES, Finding, Report, RuleMeta
 
 Status = Literal["blocking", "advisory", "waived"]
 STATUSES: tuple[Status, ...] = ("blocking", "advisory", "waived")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# A reference counts as a URL when it is an absolute http(s) URL without spaces or quotes.
+_URL = re.compile(r'https?://[^\s<>"]+')
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -88,6 +91,36 @@ def _escape_control(match: re.Match[str]) -> str:
         return _NAMED[char]
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """How to fix a rule's findings and its first reference URL, from the rule's METADATA."""
+
+    remediation: str = ""
+    reference: str = ""
+
+
+def guidance(report: Report) -> dict[str, Guidance]:
+    """Per rule id: its remediation and first reference URL (empty for rules not in the catalog)."""
+    return {rule.rule_id: _guidance(rule) for rule in report.rules}
+
+
+def _guidance(rule: RuleMeta) -> Guidance:
+    refs = [r.ref for r in rule.related_resources if _URL.fullmatch(r.ref)]
+    return Guidance(rule.remediation, refs[0] if refs else "")
+
+
+def short_message(finding: Finding) -> str:
+    """The message without the resource address it starts with, for formats that show the address."""
+    message, address = finding.message, finding.address
+    if address and message.startswith(address):
+        rest = message[len(address) :]
+        if rest.startswith(": "):
+            return rest[2:]
+        if rest.startswith(" "):
+            return rest[1:]
+    return message
 
 
 def location_text(finding: Finding) -> str:

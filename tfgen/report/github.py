@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 
 from tfgen.model import Finding, Report
-from tfgen.report._common import one_line, ordered, plural, status, summary
+from tfgen.report._common import (
+    Guidance,
+    guidance,
+    one_line,
+    ordered,
+    plural,
+    short_message,
+    status,
+    summary,
+)
 
 _LINE_BREAKS = re.compile(r"(\r|\n)")
 
@@ -31,7 +40,11 @@ def command(name: str, properties: dict[str, str], message: str) -> str:
 
 def render(report: Report) -> str:
     several_plans = len({f.plan for f in report.findings}) > 1
-    lines = [_annotation(report, finding, several_plans) for finding in ordered(report)]
+    helps = guidance(report)
+    lines = [
+        _annotation(report, finding, several_plans, helps.get(finding.rule_id, Guidance()))
+        for finding in ordered(report)
+    ]
     lines.extend(command("notice", {"title": "tfgen"}, notice) for notice in sorted(report.notices))
     lines.extend(command("error", {"title": "tfgen error"}, error) for error in report.errors)
     counts = summary(report)
@@ -47,18 +60,24 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _annotation(report: Report, finding: Finding, several_plans: bool) -> str:
+def _annotation(report: Report, finding: Finding, several_plans: bool, help_: Guidance) -> str:
     state = status(report, finding)
     name = {"blocking": "error", "advisory": "warning", "waived": "notice"}[state]
     properties: dict[str, str] = {}
     if finding.location is not None:
         properties["file"] = finding.location.file
         properties["line"] = str(finding.location.line)
-    properties["title"] = finding.rule_id
-    message = f"{finding.address}: {finding.message} ({finding.severity}, {finding.enforcement})"
+    properties["title"] = f"{finding.rule_id} {finding.title}".strip()
+    message = (
+        f"{finding.address}: {short_message(finding)} ({finding.severity}, {finding.enforcement})"
+    )
     if finding.waiver is not None:
         waiver = finding.waiver
         message += f"\nWaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
+    if help_.remediation:
+        message += f"\nFix: {help_.remediation}"
+    if help_.reference:
+        message += f"\nSee: {help_.reference}"
     if several_plans or finding.location is None:
         message += f"\nplan: {finding.plan}"
     return command(name, properties, message)

@@ -7,14 +7,15 @@ from dataclasses import asdict
 from typing import Any
 
 from tfgen.model import Report
-from tfgen.report._common import ordered, status, summary
+from tfgen.report._common import Guidance, guidance, ordered, status, summary
 
 # Python's json indents in pure Python; above this many findings the C encoder writes compact JSON.
 INDENT_LIMIT = 1000
 
 
 def document(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data; field names are part of tfgen's interface."""
+    """The report as JSON-ready data, as schemas/report.schema.json describes it."""
+    helps = guidance(report)
     return {
         "tool": dict(sorted(report.tool.items())),
         "plans": [asdict(plan) for plan in sorted(report.plans, key=lambda p: p.path)],
@@ -32,6 +33,8 @@ def document(report: Report) -> dict[str, Any]:
                 "location": asdict(f.location) if f.location else None,
                 "waiver": asdict(f.waiver) if f.waiver else None,
                 "details": f.details,
+                "remediation": helps.get(f.rule_id, Guidance()).remediation,
+                "reference": helps.get(f.rule_id, Guidance()).reference,
             }
             for f in ordered(report)
         ],

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from tfgen.model import Finding, Report
-from tfgen.report._common import location_text, ordered, status
+from tfgen.report._common import Guidance, guidance, location_text, ordered, status
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -22,13 +22,14 @@ def xml_safe(value: object) -> str:
 
 def render(report: Report) -> str:
     findings = ordered(report)
+    helps = guidance(report)
     by_plan: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_plan[finding.plan].append(finding)
     plans = sorted({plan.path for plan in report.plans} | set(by_plan))
     root = ET.Element("testsuites", {"name": "tfgen"})
     for plan in plans:
-        root.append(_suite(report, plan, by_plan.get(plan, [])))
+        root.append(_suite(report, plan, by_plan.get(plan, []), helps))
     if report.errors:
         root.append(_errors_suite(report.errors))
     _count(root, root.findall("testsuite"))
@@ -44,12 +45,14 @@ def _element(tag: str, attrs: dict[str, str], text: str | None = None) -> ET.Ele
     return element
 
 
-def _suite(report: Report, plan: str, findings: list[Finding]) -> ET.Element:
+def _suite(
+    report: Report, plan: str, findings: list[Finding], helps: dict[str, Guidance]
+) -> ET.Element:
     suite = _element("testsuite", {"name": plan, "time": "0"})
     properties = ET.SubElement(suite, "properties")
     properties.append(_element("property", {"name": "plan", "value": plan}))
     for finding in findings:
-        suite.append(_case(report, finding))
+        suite.append(_case(report, finding, helps.get(finding.rule_id, Guidance())))
     with_findings = {f.rule_id for f in findings}
     for rule in sorted(report.rules, key=lambda r: r.rule_id):
         if rule.rule_id not in with_findings:
@@ -64,14 +67,14 @@ def _suite(report: Report, plan: str, findings: list[Finding]) -> ET.Element:
     return suite
 
 
-def _case(report: Report, finding: Finding) -> ET.Element:
+def _case(report: Report, finding: Finding, help_: Guidance) -> ET.Element:
     attrs = {"classname": finding.rule_id, "name": finding.address, "time": "0"}
     if finding.location is not None:
         attrs["file"] = finding.location.file
         attrs["line"] = str(finding.location.line)
     case = _element("testcase", attrs)
     state = status(report, finding)
-    body = _body(finding)
+    body = _body(finding, help_)
     if state == "blocking":
         case.append(
             _element(
@@ -97,7 +100,7 @@ def _case(report: Report, finding: Finding) -> ET.Element:
     return case
 
 
-def _body(finding: Finding) -> str:
+def _body(finding: Finding, help_: Guidance) -> str:
     lines = [
         f"{finding.rule_id} {finding.title}",
         f"severity: {finding.severity}, enforcement: {finding.enforcement}",
@@ -106,6 +109,10 @@ def _body(finding: Finding) -> str:
     ]
     if finding.location is not None:
         lines.append(f"location: {location_text(finding)}")
+    if help_.remediation:
+        lines.append(f"remediation: {help_.remediation}")
+    if help_.reference:
+        lines.append(f"reference: {help_.reference}")
     return "\n".join(lines)
 
 

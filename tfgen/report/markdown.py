@@ -7,12 +7,23 @@ import re
 
 from tfgen import __version__
 from tfgen.model import SEVERITIES, Finding, Report, Waiver
-from tfgen.report._common import location_text, ordered, plural, status, summary
+from tfgen.report._common import (
+    Guidance,
+    guidance,
+    location_text,
+    ordered,
+    plural,
+    short_message,
+    status,
+    summary,
+)
 
 # Inline syntax only: a cell never starts a line, so block syntax (#, -, 1.) cannot trigger.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 # GitHub comments hold at most 65,536 characters: longer tables are cut with a note.
 MAX_TABLE_ROWS = 100
+# Only plain http(s) URLs become links; anything else is shown as text.
+_LINKABLE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _VERDICT = {
     "pass": ":white_check_mark: **PASS**",
@@ -45,14 +56,17 @@ def render(report: Report) -> str:
     blocking = [f for f in findings if status(report, f) == "blocking"]
     advisory = [f for f in findings if status(report, f) == "advisory"]
     waived = [f for f in findings if status(report, f) == "waived"]
+    helps = guidance(report)
     if blocking:
-        out += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan), ""]
+        out += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan, helps), ""]
     if advisory:
         out += _details(
-            f"Advisory findings ({len(advisory)})", _findings_table(advisory, multi_plan)
+            f"Advisory findings ({len(advisory)})", _findings_table(advisory, multi_plan, helps)
         )
     if waived:
-        out += _details(f"Waived findings ({len(waived)})", _waived_table(waived, multi_plan))
+        out += _details(
+            f"Waived findings ({len(waived)})", _waived_table(waived, multi_plan, helps)
+        )
     if report.errors:
         out += ["#### Errors", "", *(f"- {cell(error)}" for error in report.errors), ""]
     if report.notices:
@@ -93,8 +107,10 @@ def _counts_table(report: Report, findings: list[Finding]) -> list[str]:
     return [*rows, ""]
 
 
-def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
-    columns = ["Rule", "Severity", "Resource", "Message", "Location"] + (
+def _findings_table(
+    findings: list[Finding], multi_plan: bool, helps: dict[str, Guidance]
+) -> list[str]:
+    columns = ["Rule", "Severity", "Resource", "Message", "Location", "Fix"] + (
         ["Plan"] if multi_plan else []
     )
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -103,8 +119,9 @@ def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
             f"{code(f.rule_id)} {cell(f.title)}",
             cell(f.severity),
             code(f.address),
-            cell(f.message),
+            cell(short_message(f)),
             code(location_text(f)),
+            fix(helps.get(f.rule_id, Guidance())),
         ]
         if multi_plan:
             cells.append(code(f.plan))
@@ -112,8 +129,27 @@ def _findings_table(findings: list[Finding], multi_plan: bool) -> list[str]:
     return rows + _more(findings)
 
 
-def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
-    columns = ["Rule", "Resource", "Reason", "Owner", "Expires"] + (["Plan"] if multi_plan else [])
+def fix(help_: Guidance) -> str:
+    """The remediation, then a link to the rule's first reference."""
+    parts = [cell(help_.remediation)] if help_.remediation else []
+    if help_.reference:
+        parts.append(link("docs", help_.reference))
+    return " ".join(parts)
+
+
+def link(text: str, url: str) -> str:
+    """A link when `url` is a plain http(s) URL; otherwise both shown as escaped text."""
+    if _LINKABLE.fullmatch(url):
+        return f"[{cell(text)}]({url})"
+    return cell(text) if text == url else f"{cell(text)} ({cell(url)})"
+
+
+def _waived_table(
+    findings: list[Finding], multi_plan: bool, helps: dict[str, Guidance]
+) -> list[str]:
+    columns = ["Rule", "Resource", "Reason", "Owner", "Expires", "Fix"] + (
+        ["Plan"] if multi_plan else []
+    )
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for f in findings[:MAX_TABLE_ROWS]:
         waiver = f.waiver or Waiver(f.rule_id, f.address, "", "", "")
@@ -123,6 +159,7 @@ def _waived_table(findings: list[Finding], multi_plan: bool) -> list[str]:
             cell(waiver.reason),
             cell(waiver.owner),
             cell(waiver.expires),
+            fix(helps.get(f.rule_id, Guidance())),
         ]
         if multi_plan:
             cells.append(code(f.plan))

@@ -1,0 +1,29 @@
+"""`tfgen rules`: list the rule pack's catalog (id, title, severity, enforcement, fix, references)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tfgen.cli import Subparsers
+from tfgen.report.catalog import CATALOG_FORMATS, render
+from tfgen.rulepack import locate
+
+
+def register(sub: Subparsers) -> None:
+    parser = sub.add_parser(
+        "rules",
+        help="list the rules of the rule pack, from their METADATA",
+        description="The rule catalog: id, title, severity, enforcement, resource types, "
+        "remediation and references of every rule.",
+    )
+    parser.add_argument("--format", choices=CATALOG_FORMATS, default="text", help="default: text")
+    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pack = locate(args.rules)
+    sys.stdout.write(render(pack.rules, args.format, pack.version))
+    return 0
