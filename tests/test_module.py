@@ -150,6 +150,14 @@ def test_cross_account_ids_replace_the_caller_account(plan_module: PlanFn) -> No
     assert last["Condition"]["StringEquals"]["kms:CallerAccount"] == accounts
 
 
+def test_null_region_is_the_providers_region_with_the_real_provider(plan_module: PlanFn) -> None:
+    """aws_region reads no API: the offline provider's us-east-1 reaches kms:ViaService."""
+    # -var=region=null would be the string "null"; a tfvars file sets null itself.
+    tfvars = {"terraform.tfvars": "region = null\n"}
+    plan = plan_module(MODULE, files=tfvars, variables=(SEED_VARS[0], SEED_VARS[2]))
+    assert_same_policy(planned_policy(plan), substituted_seed())
+
+
 def test_module_rejects_a_bad_account_id_at_plan(terraform: Terraform, tmp_path: Path) -> None:
     shutil.copytree(MODULE, tmp_path / "m")
     (tmp_path / "m" / "offline.tf").write_text(OFFLINE_PROVIDER_BLOCK)

@@ -10,7 +10,8 @@ from tfgen.module.hcl import Block, Expr, Template, Value, inline
 
 NOTE: Final = (
     "The key policy is the CloudTrail console's default key policy, statement for statement.",
-    "account_id and region: the inputs, or when null the caller's account and provider's region.",
+    "account_id and region: the inputs, or when null the caller's account and the provider's region",
+    "(aws_region's `id` is the region name in every provider version; 6.0 deprecates `name`).",
     "source_arn_condition: the aws:SourceArn condition the CloudTrail service statements get",
     "when var.trail_arns is set. cross_account_callers: the seed's own-account string, or the",
     "list of var.cross_account_ids (a conditional cannot mix a string and a list, JSON can).",
@@ -80,7 +81,7 @@ def main_blocks() -> list[Block]:
             "account_id": Expr(
                 "coalesce(var.account_id, one(data.aws_caller_identity.current[*].account_id))"
             ),
-            "region": Expr("coalesce(var.region, one(data.aws_region.current[*].name))"),
+            "region": Expr("coalesce(var.region, one(data.aws_region.current[*].id))"),
             "source_arn_condition": Expr(
                 'length(var.trail_arns) > 0 ? { StringEquals = { "aws:SourceArn" = var.trail_arns } } : {}'
             ),

@@ -52,7 +52,7 @@ def _prelude(mock_data: bool = False) -> list[Block]:
         provider.block(
             "mock_data", "aws_caller_identity", defaults={"account_id": PROVIDER_ACCOUNT_ID}
         )
-        provider.block("mock_data", "aws_region", defaults={"name": PROVIDER_REGION})
+        provider.block("mock_data", "aws_region", defaults={"id": PROVIDER_REGION})
     return [provider, Block("variables", attributes=dict(SEED_INPUTS))]
 
 
