@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tfgen.errors import TerraformError, ToolchainError
+from tfgen.fileio import write_text_atomic
 from tfgen.toolchain import cache_dir, pins
 
 EMBEDDED = "embedded"
@@ -219,9 +220,7 @@ def offline(terraform: Terraform) -> Terraform:
     )
     if not config.is_file() or config.read_text(encoding="utf-8") != text:
         # Concurrent runs share this file: replace it atomically, never truncate it in place.
-        tmp = config.with_name(f"{config.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(config)
+        write_text_atomic(config, text, force=True)
     return terraform.with_env(
         {
             "TF_CLI_CONFIG_FILE": str(config),
