@@ -18,7 +18,7 @@ from conftest import FIXTURES, REGO, PlanFn
 from tfgen import __version__
 from tfgen.cli import main
 from tfgen.engines import open_engine
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 
 pytestmark = [pytest.mark.opa, pytest.mark.terraform, pytest.mark.usefixtures("isolated")]
 
@@ -151,7 +151,7 @@ def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn) -> None:
     plan["resource_changes"] = [
         {**key, "address": f"aws_kms_key.k{i}", "name": f"k{i}"} for i in range(1000)
     ]
-    pack = locate(REGO)
+    pack = find_pack(REGO)
     engine = open_engine("embedded", pack)
     try:
         engine.evaluate({"resource_changes": []})

@@ -17,14 +17,14 @@ import requests
 import yaml
 from conftest import FIXTURES, REGO, ROOT, PlanFn, free_port, missing
 
-from tfgen.check import check_plans
 from tfgen.cli import main
 from tfgen.engines import EngineOptions, open_engine
 from tfgen.engines.docker_opa import LABEL_OWNER, LABEL_ROLE, DockerEngine
 from tfgen.engines.opa import OpaServerEngine
 from tfgen.errors import EngineError
+from tfgen.evaluate import evaluate_plans
 from tfgen.model import Finding, PlanInfo
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 from tfgen.toolchain import pins
 
 pytestmark = [pytest.mark.docker, pytest.mark.opa]
@@ -169,7 +169,7 @@ def test_compose_up_is_healthy_and_enforces_the_token(
             assert answer.status_code == 401, (method, path)
         config = requests.put(f"{url}/v1/data/tfgen_config", json={}, headers=bearer, timeout=5)
         assert config.status_code == 204
-        pack = locate(project / "rego")
+        pack = find_pack(project / "rego")
         engine = OpaServerEngine(url, pack, token=TOKEN)
         try:
             assert [r["rule_id"] for r in engine.evaluate(KEY_PLAN)["deny"]] == ["FIX-001"]
@@ -234,7 +234,7 @@ def _state(name: str) -> str:
 def test_docker_engine_runs_a_hardened_container_and_removes_it(
     project: Path, cleanup: None, docker_client: Any
 ) -> None:
-    pack = locate(project / "rego")
+    pack = find_pack(project / "rego")
     engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
     name = os.environ["TFGEN_OPA_CONTAINER"]
     try:
@@ -249,7 +249,7 @@ def test_docker_engine_runs_a_hardened_container_and_removes_it(
         assert all(not m["RW"] for m in container.attrs["Mounts"])
         assert container.labels[LABEL_ROLE] == "opa"
         assert container.labels[LABEL_OWNER] == "tfgen"
-        report = check_plans([(_info("k"), KEY_PLAN)], engine, pack)
+        report = evaluate_plans([(_info("k"), KEY_PLAN)], engine, pack)
         assert [f.rule_id for f in report.findings] == ["FIX-001"]
         # Without a token the API is open on loopback, but the served pack cannot be replaced.
         evil = requests.put(f"{engine.service.url}/v1/policies/evil", data="package x\n", timeout=5)
@@ -265,7 +265,7 @@ def test_docker_engine_runs_a_hardened_container_and_removes_it(
 def test_keep_running_then_reuse_then_opa_down(
     project: Path, cleanup: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pack = locate(project / "rego")
+    pack = find_pack(project / "rego")
     compose_file = project / "docker-compose.yml"
     name = os.environ["TFGEN_OPA_CONTAINER"]
     first = DockerEngine(pack, compose_file=compose_file, keep_running=True)
@@ -292,7 +292,7 @@ def test_keep_running_then_reuse_then_opa_down(
 def test_container_stopped_mid_run_is_an_error(
     project: Path, cleanup: None, docker_client: Any
 ) -> None:
-    pack = locate(project / "rego")
+    pack = find_pack(project / "rego")
     engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
     container = docker_client.containers.get(os.environ["TFGEN_OPA_CONTAINER"])
 
@@ -308,7 +308,7 @@ def test_container_stopped_mid_run_is_an_error(
 
     plans = StopsBeforeSecondPlan([(_info(n), KEY_PLAN) for n in ("one", "two", "three")])
     try:
-        report = check_plans(plans, engine, pack)
+        report = evaluate_plans(plans, engine, pack)
     finally:
         engine.close()
     assert [p.path for p in report.plans] == ["one"]
@@ -337,14 +337,14 @@ def test_differential_embedded_vs_docker_on_every_fixture_plan(
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
     monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("TFGEN_COMPOSE_FILE", str(ROOT / "docker-compose.yml"))
-    pack = locate(REGO)
+    pack = find_pack(REGO)
     plans = [(_info(str(d.relative_to(FIXTURES))), plan_module(d)) for d in _fixture_dirs()]
     assert len(plans) >= 2
     reports = []
     for name in ("embedded", "docker"):
         engine = open_engine(name, pack, {}, EngineOptions())
         try:
-            reports.append(check_plans(plans, engine, pack))
+            reports.append(evaluate_plans(plans, engine, pack))
         finally:
             engine.close()
     embedded, docker = reports
@@ -392,15 +392,15 @@ def test_an_image_that_cannot_be_had_is_exit_2(
 
 def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: None) -> None:
     compose_file = project / "docker-compose.yml"
-    first = DockerEngine(locate(project / "rego"), compose_file=compose_file, keep_running=True)
+    first = DockerEngine(find_pack(project / "rego"), compose_file=compose_file, keep_running=True)
     first.close()
     rule = project / "rego" / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("does not rotate", "does not rotate its key"))
-    pack = locate(project / "rego")
+    pack = find_pack(project / "rego")
     second = DockerEngine(pack, compose_file=compose_file)
     try:
         assert second.started is True
-        report = check_plans([(_info("k"), KEY_PLAN)], second, pack)
+        report = evaluate_plans([(_info("k"), KEY_PLAN)], second, pack)
         assert [f.message for f in report.findings] == ["aws_kms_key.k does not rotate its key"]
     finally:
         second.close()
@@ -416,6 +416,6 @@ def test_a_taken_port_is_an_error_and_leaves_no_container(
         taken.bind(("127.0.0.1", int(os.environ["TFGEN_OPA_PORT"])))
         taken.listen(1)
         with pytest.raises(EngineError, match=r"cannot start container tfgen-test-\w+ from "):
-            DockerEngine(locate(project / "rego"), compose_file=project / "docker-compose.yml")
+            DockerEngine(find_pack(project / "rego"), compose_file=project / "docker-compose.yml")
     name = os.environ["TFGEN_OPA_CONTAINER"]
     assert not docker_client.containers.list(all=True, filters={"name": name})

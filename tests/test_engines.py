@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, PlanFn, ServeFn
 
-from tfgen.check import check_plans, rule_input
 from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import EngineError, InputError, ToolchainError
+from tfgen.evaluate import evaluate_plans, rule_input
 from tfgen.model import Finding, PlanInfo
-from tfgen.rulepack import RulePack, build_wasm, locate, wasm_path
+from tfgen.rulepack import RulePack, build_wasm, find_pack, wasm_path
 
 PACK = FIXTURES / "engines" / "pack"
 CONFLICT = FIXTURES / "engines" / "conflict"
@@ -54,7 +54,7 @@ def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str
 
 
 def test_catalog_is_read_from_metadata() -> None:
-    rules = {r.rule_id: r for r in locate(PACK).rules}
+    rules = {r.rule_id: r for r in find_pack(PACK).rules}
     assert sorted(rules) == ["FIX-001", "FIX-002"]
     rotation = rules["FIX-001"]
     assert (rotation.severity, rotation.enforcement) == ("high", "mandatory")
@@ -64,7 +64,7 @@ def test_catalog_is_read_from_metadata() -> None:
     assert rotation.frameworks == ("AWS Security Hub KMS.4",)
     assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
     assert rules["FIX-002"].frameworks == ()
-    assert locate(PACK).version == "0.0.0-fixture"
+    assert find_pack(PACK).version == "0.0.0-fixture"
 
 
 @pytest.mark.parametrize(
@@ -83,12 +83,12 @@ def test_bad_metadata_is_an_input_error(tmp_path: Path, edit: Any, reason: str) 
     rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(edit(rule.read_text()))
     with pytest.raises(InputError, match=reason):
-        _ = locate(root).rules
+        _ = find_pack(root).rules
 
 
-def test_locate_refuses_a_directory_without_main(tmp_path: Path) -> None:
+def test_find_pack_refuses_a_directory_without_main(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a rule pack"):
-        locate(tmp_path)
+        find_pack(tmp_path)
 
 
 def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
@@ -143,10 +143,10 @@ def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
 @pytest.mark.terraform
 def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> None:
     plan = plan_module(MODULES / "rotation_off")
-    pack = locate(PACK)
+    pack = find_pack(PACK)
     engine = open_engine("embedded", pack)
     try:
-        report = check_plans([(info("rotation_off"), plan)], engine, pack)
+        report = evaluate_plans([(info("rotation_off"), plan)], engine, pack)
     finally:
         engine.close()
     assert as_rows(report.findings) == [
@@ -167,7 +167,7 @@ def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> 
 @pytest.mark.terraform
 def test_embedded_and_opa_server_agree_with_config(plan_module: PlanFn, opa_serve: ServeFn) -> None:
     plans = [(info(name), plan_module(MODULES / name)) for name in ("rotation_off", "mixed")]
-    pack = locate(PACK)
+    pack = find_pack(PACK)
     url = opa_serve(PACK)
     reports = []
     for name in ("embedded", "opa"):
@@ -175,7 +175,7 @@ def test_embedded_and_opa_server_agree_with_config(plan_module: PlanFn, opa_serv
             name, pack, {"min_deletion_window_days": 14}, EngineOptions(opa_url=url)
         )
         try:
-            reports.append(check_plans(plans, engine, pack))
+            reports.append(evaluate_plans(plans, engine, pack))
         finally:
             engine.close()
     embedded, server = reports
@@ -203,7 +203,7 @@ def test_default_config_applies_without_tfgen_config() -> None:
             "after": {"enable_key_rotation": True, "deletion_window_in_days": 20},
         },
     }
-    pack = locate(PACK)
+    pack = find_pack(PACK)
     for config, expected in (({}, ["FIX-002"]), ({"min_deletion_window_days": 7}, [])):
         engine = open_engine("embedded", pack, config)
         try:
@@ -225,7 +225,7 @@ def test_opa_server_with_another_pack_version_is_refused(
     main = other / "main" / "main.rego"
     main.write_text(main.read_text().replace("0.0.0-fixture", "9.9.9"))
     url = opa_serve(other)
-    engine = open_engine("opa", locate(PACK), options=EngineOptions(opa_url=url))
+    engine = open_engine("opa", find_pack(PACK), options=EngineOptions(opa_url=url))
     try:
         with pytest.raises(
             EngineError, match=r"version 9\.9\.9 is loaded, .* local rule pack is 0\.0\.0-fixture"
@@ -237,7 +237,7 @@ def test_opa_server_with_another_pack_version_is_refused(
 
 def test_load_pack_uploads_the_rules_through_the_policy_api(opa_serve: ServeFn) -> None:
     url = opa_serve()
-    pack = locate(PACK)
+    pack = find_pack(PACK)
     bare = open_engine("opa", pack, options=EngineOptions(opa_url=url))
     try:
         with pytest.raises(EngineError, match="undefined"):
@@ -263,7 +263,7 @@ def test_load_pack_uploads_the_rules_through_the_policy_api(opa_serve: ServeFn) 
 
 
 def test_conflict_error_is_an_engine_error_on_both_engines(opa_serve: ServeFn) -> None:
-    pack = locate(CONFLICT)
+    pack = find_pack(CONFLICT)
     plan = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
     url = opa_serve(CONFLICT)
     for name, pattern in (
@@ -279,13 +279,13 @@ def test_conflict_error_is_an_engine_error_on_both_engines(opa_serve: ServeFn) -
 
 
 def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> None:
-    pack = locate(CONFLICT)
+    pack = find_pack(CONFLICT)
     url = opa_serve(CONFLICT)
     engine = open_engine("opa", pack, options=EngineOptions(opa_url=url))
     ok = {"resource_changes": []}
     bad = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
     try:
-        report = check_plans([(info("a"), ok), (info("b"), bad), (info("c"), ok)], engine, pack)
+        report = evaluate_plans([(info("a"), ok), (info("b"), bad), (info("c"), ok)], engine, pack)
     finally:
         engine.close()
     assert [p.path for p in report.plans] == ["a"]
@@ -342,7 +342,7 @@ def test_embedded_returns_a_decision_larger_than_ten_megabytes() -> None:
             "after_unknown": {},
         },
     }
-    engine = open_engine("embedded", locate())
+    engine = open_engine("embedded", find_pack())
     try:
         result = engine.evaluate({"format_version": "1.2", "resource_changes": [key]})
     finally:

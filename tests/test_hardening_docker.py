@@ -346,13 +346,13 @@ def test_configuration_survives_an_opa_restart_between_plans(
 ) -> None:
     from tfgen.engines.docker_opa import DockerEngine
     from tfgen.errors import EngineError
-    from tfgen.rulepack import locate
+    from tfgen.rulepack import find_pack
 
     doc = json.loads(project.plan("one", keys=1, window=10).read_text(encoding="utf-8"))
     os.environ.update({k: project.env[k] for k in ("TFGEN_OPA_PORT", "TFGEN_OPA_CONTAINER")})
     try:
         engine = DockerEngine(
-            locate(project.root / "rego"),
+            find_pack(project.root / "rego"),
             {"min_deletion_window_days": 7},
             compose_file=project.root / "docker-compose.yml",
         )

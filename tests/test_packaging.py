@@ -48,7 +48,7 @@ def test_installed_wheel_checks_a_plan_outside_the_checkout(
     env.pop("TFGEN_RULES_DIR", None)
     code = (
         "import tfgen, tfgen.rulepack as r, sys; "
-        "print(tfgen.__file__); print(r.locate().root); "
+        "print(tfgen.__file__); print(r.find_pack().root); "
         "from tfgen.cli import main; sys.exit(main(['check', sys.argv[1], '--format', 'json']))"
     )
     proc = subprocess.run(

@@ -9,7 +9,7 @@ from conftest import REGO
 
 from tfgen import __version__
 from tfgen.model import RuleMeta
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 
 # The catalog of issue 4: reports, waivers and docs use these ids.
 CATALOG = {
@@ -30,11 +30,11 @@ CATALOG = {
     "CT-002": "mandatory",
 }
 
-RULES = locate(REGO).rules
+RULES = find_pack(REGO).rules
 
 
 def test_pack_version_is_the_tool_version() -> None:
-    assert locate(REGO).version == __version__
+    assert find_pack(REGO).version == __version__
 
 
 def test_catalog_ids_and_enforcement() -> None:

@@ -56,9 +56,9 @@ def eval_opa(opa_bin: Path, plan: dict[str, Any]) -> dict[str, Any]:
 def wasm_policy(opa_bin: Path) -> Iterator[Any]:
     """The product's embedded engine: the pack compiled once by `opa build -t wasm`, in-process."""
     from tfgen.engines.embedded import EmbeddedEngine
-    from tfgen.rulepack import locate
+    from tfgen.rulepack import find_pack
 
-    engine = EmbeddedEngine(locate(REGO))
+    engine = EmbeddedEngine(find_pack(REGO))
     yield engine
     engine.close()
 

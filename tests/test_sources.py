@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tfgen.model import Finding, SourceLocation
-from tfgen.sources import Address, SourceMap, block_lines, locate, parse_address, with_locations
+from tfgen.sources import (
+    Address,
+    SourceMap,
+    block_lines,
+    parse_address,
+    source_location,
+    with_locations,
+)
 
 E2E = Path(__file__).resolve().parent / "fixtures" / "e2e" / "root"
 
@@ -103,9 +110,9 @@ def test_nested_modules_data_sources_and_remote_fallback(tmp_path: Path) -> None
     # A registry module is not the user's code: point at the module call that brings it in.
     assert sources.locate("module.remote.aws_kms_key.this[0]") == SourceLocation("main.tf", 7)
     assert sources.locate("aws_s3_bucket.absent") is None
-    assert locate(plan, "module.outer.module.inner.aws_kms_key.k", tmp_path) == SourceLocation(
-        "shared/inner/main.tf", 3
-    )
+    assert source_location(
+        plan, "module.outer.module.inner.aws_kms_key.k", tmp_path
+    ) == SourceLocation("shared/inner/main.tf", 3)
 
 
 def test_modules_json_wins_for_installed_local_modules(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfgen.engines.wasm import imported_memory_pages
-from tfgen.rulepack import build_wasm, locate
+from tfgen.rulepack import build_wasm, find_pack
 
 
 def _module(imports: bytes, count: int) -> bytes:
@@ -33,5 +33,5 @@ def test_no_memory_import_or_not_wasm_is_none() -> None:
 
 
 def test_the_compiled_rule_pack_imports_its_memory(opa_bin: Path) -> None:
-    pages = imported_memory_pages(build_wasm(locate()).read_bytes())
+    pages = imported_memory_pages(build_wasm(find_pack()).read_bytes())
     assert pages is not None and pages >= 2

@@ -28,7 +28,7 @@ def rule_input(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {key: plan[key] for key in PLAN_KEYS if key in plan}
 
 
-def check_plans(
+def evaluate_plans(
     plans: Sequence[tuple[PlanInfo, Mapping[str, Any]]],
     engine: Engine,
     pack: RulePack,

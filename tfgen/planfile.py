@@ -44,7 +44,7 @@ def load_plan(
         plan = loads_plan(_read_stdin(label, max_bytes), label)
     else:
         plan = loads_plan(_read_file(source, label, max_bytes), label)
-    return _info(source, plan), plan
+    return plan_info(source, plan), plan
 
 
 def display_name(source: str) -> str:
@@ -420,7 +420,8 @@ def _check_config_module(check: _Checker, value: Any, path: str) -> None:
                 stack.append((call["module"], f"{at}.module"))
 
 
-def _info(source: str, plan: dict[str, Any]) -> PlanInfo:
+def plan_info(source: str, plan: dict[str, Any]) -> PlanInfo:
+    """What a report says about a plan: its name, format and Terraform versions, resource count."""
     return PlanInfo(
         path=source,
         format_version=str(plan["format_version"]),

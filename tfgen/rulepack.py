@@ -89,7 +89,7 @@ class RulePack:
         return [p for p in sorted(base.glob("*/*/*.rego")) if p.stem == p.parent.name]
 
 
-def locate(path: str | Path | None = None) -> RulePack:
+def find_pack(path: str | Path | None = None) -> RulePack:
     """The rule pack at `path`, else $TFGEN_RULES_DIR, else the one beside or inside this package."""
     chosen = path or os.environ.get("TFGEN_RULES_DIR") or _default_root()
     root = Path(chosen)

@@ -204,7 +204,7 @@ def _installed_modules(root: Path) -> dict[str, Path]:
         return {}
 
 
-def locate(plan: Mapping[str, Any], address: str, root_dir: Path) -> SourceLocation | None:
+def source_location(plan: Mapping[str, Any], address: str, root_dir: Path) -> SourceLocation | None:
     """The source location of one address in a plan of `root_dir`."""
     return SourceMap(plan, root_dir).locate(address)
 

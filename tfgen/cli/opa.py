@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tfgen.cli import Subparsers
 from tfgen.engines.base import HEALTH_TIMEOUT
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 
 
 def register(sub: Subparsers) -> None:
@@ -31,7 +31,7 @@ def register(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from tfgen.engines.docker_opa import DockerOpa, default_compose_file, load_service
 
-    pack = locate(args.rules)
+    pack = find_pack(args.rules)
     env = dict(os.environ)
     if args.opa_token:
         env["TFGEN_OPA_TOKEN"] = args.opa_token

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tfgen.cli import Subparsers, check
+from tfgen.cli import Subparsers, options
 from tfgen.errors import InputError, TerraformError
-from tfgen.model import PlanInfo
-from tfgen.planfile import validate_plan
-from tfgen.redact import Secrets, input_secrets, redact_data, redact_plan, scrub
+from tfgen.fileio import check_target, write_text_atomic
+from tfgen.gate import Batch
+from tfgen.redact import input_secrets, redact_data, scrub
 from tfgen.terraform import Terraform, offline, offline_workdir
 
 
@@ -50,7 +49,7 @@ def register(sub: Subparsers) -> None:
         metavar="FILE",
         help="also write the redacted plan JSON here (one DIR only), for `tfgen check`",
     )
-    check.add_arguments(parser)
+    options.add_gate_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -60,39 +59,25 @@ def run(args: argparse.Namespace) -> int:
     if args.save_plan is not None:
         if len(dirs) > 1:
             raise InputError("--save-plan", "takes one DIR, got several")
-        if args.save_plan.exists() and not args.force:
-            raise InputError(str(args.save_plan), "exists; pass --force to overwrite it")
-    pack, config = check.prepare(args)
+        check_target(args.save_plan, force=args.force)
+    pack, config = options.prepare(args)
     terraform = Terraform.find(args.terraform)
     if args.offline:
         terraform = offline(terraform)
-    plans: list[tuple[PlanInfo, Mapping[str, Any]]] = []
-    errors: list[str] = []
-    secrets = Secrets()
-    source_dirs: dict[str, Path] = {}
+    batch = Batch()
     for directory in dirs:
         given = input_secrets(directory, args.var, var_files)
-        secrets |= given
+        batch.secrets |= given
         try:
             plan = _plan(terraform, directory, args.var, var_files, args.offline)
         except TerraformError as exc:
-            errors.append(scrub(exc.message, given))
+            batch.errors.append(scrub(exc.message, given))
             continue
-        label = str(directory)
-        validate_plan(plan, label)
-        redacted, found = redact_plan(plan, in_place=True)
-        secrets |= found
-        info = PlanInfo(
-            path=label,
-            format_version=str(redacted["format_version"]),
-            terraform_version=str(redacted.get("terraform_version", "unknown")),
-            resources=len(redacted.get("resource_changes", [])),
-        )
-        plans.append((info, redacted))
-        source_dirs[label] = directory
-    if args.save_plan is not None and plans:
-        _save(json.dumps(redact_data(plans[0][1], secrets), indent=1) + "\n", args.save_plan)
-    return check.evaluate(args, pack, config, plans, errors, secrets, source_dirs)
+        batch.add_planned(str(directory), plan, directory)
+    if args.save_plan is not None and batch.plans:
+        text = json.dumps(redact_data(batch.plans[0][1], batch.secrets), indent=1) + "\n"
+        write_text_atomic(args.save_plan, text, force=args.force)
+    return options.run_gate(args, batch, pack, config)
 
 
 def _plan(
@@ -133,10 +118,3 @@ def _existing_file(path: Path) -> Path:
     if not path.is_file():
         raise InputError(str(path), "no such var file")
     return path.resolve()
-
-
-def _save(text: str, path: Path) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write ({exc.strerror or exc})") from exc
