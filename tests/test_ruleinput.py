@@ -18,14 +18,14 @@ from conftest import FIXTURES, REGO, ROOT, PlanFn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfgen.check import rule_input
 from tfgen.engines import open_engine
 from tfgen.engines.base import Engine
+from tfgen.evaluate import rule_input
 from tfgen.redact import redact_plan
 from tfgen.ruleinput import InputNeeds, input_keys, input_needs, prune, undeclared_types
-from tfgen.rulepack import RulePack, locate
+from tfgen.rulepack import RulePack, find_pack
 
-PACK = locate(REGO)
+PACK = find_pack(REGO)
 RULE_CASES = sorted(p.parent for p in (FIXTURES / "rules").glob("*/*/expected.json"))
 ENGINE_PACK = FIXTURES / "engines" / "pack"
 

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from tfgen.cli import main
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 
-PACK = locate()
+PACK = find_pack()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

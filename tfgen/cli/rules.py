@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tfgen.cli import Subparsers
 from tfgen.report.catalog import CATALOG_FORMATS, render
-from tfgen.rulepack import locate
+from tfgen.rulepack import find_pack
 
 
 def register(sub: Subparsers) -> None:
@@ -24,6 +24,6 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    pack = locate(args.rules)
+    pack = find_pack(args.rules)
     sys.stdout.write(render(pack.rules, args.format, pack.version))
     return 0
