@@ -19,7 +19,7 @@ from test_hcl import LiveTemplateError, decode_hcl_string, free_text
 
 from tfgen import config
 from tfgen.cli import main
-from tfgen.module import interface, seed
+from tfgen.module import interface, seed, tftest
 from tfgen.module.files import hcl_files, render
 from tfgen.module.hcl import Block, Expr, Template, Value, format_like_terraform
 from tfgen.module.options import DELETION_WINDOW, ModuleOptions, OptionError, validate
@@ -300,6 +300,11 @@ def test_module_tests_use_the_mock_provider() -> None:
     for name, text in tests.items():
         assert re.search(r'^mock_provider "aws" \{', text, re.M), name
         assert "mock-access-key" not in text and "skip_" not in text, name
+
+
+def test_every_validated_variable_has_a_failing_tftest_run() -> None:
+    validated = {v.name for v in interface.variables(ModuleOptions()) if v.validations}
+    assert {variable for _, variable, _ in tftest.BAD_INPUTS} == validated
 
 
 # --- round trip and escaping -------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_module_terraform_test_files_pass(terraform: Terraform, tmp_path: Path) 
     files = sorted(work.glob("tests/*.tftest.hcl"))
     assert [f.name for f in files] == ["policy.tftest.hcl", "validation.tftest.hcl"]
     runs = sum(f.read_text().count('\nrun "') for f in files)
-    assert runs == 16
+    assert runs == 18
     assert f"Success! {runs} passed, 0 failed." in proc.stdout, proc.stdout
 
 

@@ -8,7 +8,13 @@ from typing import Any, Final
 from tfgen.module import seed
 from tfgen.module.hcl import Block, Expr, Value
 from tfgen.module.interface import TESTS_TERRAFORM_MIN
-from tfgen.module.options import DELETION_WINDOW, SEED_ACCOUNT_ID, SEED_ADMINISTRATOR, SEED_REGION
+from tfgen.module.options import (
+    DELETION_WINDOW,
+    MAX_DESCRIPTION,
+    SEED_ACCOUNT_ID,
+    SEED_ADMINISTRATOR,
+    SEED_REGION,
+)
 
 NOTE: Final = (
     f"Terraform >= {TESTS_TERRAFORM_MIN}: the AWS provider is a mock_provider, whose schema and",
@@ -36,6 +42,8 @@ BAD_INPUTS: Final[tuple[tuple[str, str, Value], ...]] = (
     ("trail_arn_malformed", "trail_arns", ["arn:aws:cloudtrail:us-east-1:111122223333:bucket/x"]),
     ("deletion_window_too_short", "deletion_window_in_days", _LOW - 1),
     ("deletion_window_too_long", "deletion_window_in_days", _HIGH + 1),
+    ("deletion_window_fractional", "deletion_window_in_days", Expr(f"{_LOW}.5")),
+    ("description_too_long", "description", Expr(f'format("%{MAX_DESCRIPTION + 1}s", "")')),
     ("alias_with_prefix", "alias", "alias/cloudtrail"),
     ("alias_reserved", "alias", "aws/cloudtrail"),
 )

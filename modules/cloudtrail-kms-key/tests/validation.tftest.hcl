@@ -98,6 +98,28 @@ run "deletion_window_too_long" {
   }
 }
 
+run "deletion_window_fractional" {
+  command = plan
+  expect_failures = [
+    var.deletion_window_in_days,
+  ]
+
+  variables {
+    deletion_window_in_days = 7.5
+  }
+}
+
+run "description_too_long" {
+  command = plan
+  expect_failures = [
+    var.description,
+  ]
+
+  variables {
+    description = format("%8193s", "")
+  }
+}
+
 run "alias_with_prefix" {
   command = plan
   expect_failures = [
