@@ -29,6 +29,11 @@ _gone(actions) if {
 
 kms_keys := {address: rc | some address, rc in changes; rc.type == "aws_kms_key"}
 
+# Every kind of KMS key that has its own key policy and that a trail may name.
+key_types := {"aws_kms_key", "aws_kms_external_key", "aws_kms_replica_key", "aws_kms_replica_external_key"}
+
+any_keys := {address: rc | some address, rc in changes; rc.type in key_types}
+
 key_policies := {address: rc | some address, rc in changes; rc.type == "aws_kms_key_policy"}
 
 trails := {address: rc | some address, rc in changes; rc.type == "aws_cloudtrail"}
@@ -49,13 +54,16 @@ absent(rc, attr) if {
 	object.get(rc.change.after, attr, null) == null
 }
 
+# Terraform marks the attribute's planned value sensitive.
+sensitive(rc, attr) if rc.change.after_sensitive[attr] == true
+
 # --- key policies --------------------------------------------------------------------------
 
-# Every resource that carries a key policy: aws_kms_key and aws_kms_key_policy.
-policy_holders := object.union(kms_keys, key_policies)
+# Every resource that carries a key policy: the keys of every kind and aws_kms_key_policy.
+policy_holders := object.union(any_keys, key_policies)
 
 # The parsed key policy of each holder: {"state": "ok"|"unknown"|"invalid"|"default", ...}.
-# "default" is an aws_kms_key without a policy, which AWS gives its default key policy.
+# "default" is a key without a policy, which AWS gives its default key policy.
 policies := {address: _policy_of(rc) | some address, rc in policy_holders}
 
 _policy_of(rc) := {"state": "unknown"} if {
@@ -73,16 +81,61 @@ _policy_of(rc) := {"state": "invalid", "reason": "the policy attribute is missin
 _policy_of(rc) := policy.parse(value(rc, "policy"))
 
 _default_policy(rc) if {
-	rc.type == "aws_kms_key"
+	rc.type in key_types
 	absent(rc, "policy")
 }
 
-# The provider reports an unset policy as unknown; configuration shows it was not set.
+# The provider reports an unset (or null) policy as unknown; configuration shows it was not set.
 _default_policy(rc) if {
-	rc.type == "aws_kms_key"
+	rc.type in key_types
 	unknown(rc, "policy")
 	expr := _expressions(rc)
-	not "policy" in object.keys(expr.expressions)
+	_null_chain({"scope": expr.scope, "expr": object.get(expr.expressions, "policy", {"constant_value": null})})
+}
+
+# An expression that is null at plan time: a literal null, or a lone variable reference whose
+# value (root variable, module argument or default) is, through up to four module levels.
+_null_chain(item) if {
+	l1 := {next | next := _var_step(item)}
+	l2 := {next | some i in l1; next := _var_step(i)}
+	l3 := {next | some i in l2; next := _var_step(i)}
+	l4 := {next | some i in l3; next := _var_step(i)}
+	some end in (((({item} | l1) | l2) | l3) | l4)
+	_is_null(end)
+}
+
+_is_null(item) if item["null"] == true
+
+_is_null(item) if item.expr == {"constant_value": null}
+
+_var_step(item) := {"null": true} if {
+	name := _lone_variable(item.expr)
+	item.scope == ""
+	input.variables[name].value == null
+}
+
+_var_step(item) := _argument(parent, call, name) if {
+	name := _lone_variable(item.expr)
+	parts := split(item.scope, ".")
+	count(parts) >= 2
+	call := parts[count(parts) - 1]
+	parent := concat(".", array.slice(parts, 0, count(parts) - 2))
+}
+
+_lone_variable(expr) := parts[1] if {
+	[ref] := expr.references
+	parts := split(ref, ".")
+	count(parts) == 2
+	parts[0] == "var"
+}
+
+# The module call's argument for a variable, or its default when the call leaves it unset.
+_argument(parent, call, name) := {"scope": parent, "expr": expr} if {
+	expr := _modules[parent].module_calls[call].expressions[name]
+} else := {"null": true} if {
+	variable := _modules[parent].module_calls[call].module.variables[name]
+	"default" in object.keys(variable)
+	variable["default"] == null
 }
 
 # Addresses of holders whose policy names cloudtrail.amazonaws.com as a service principal.
@@ -119,27 +172,47 @@ _prefix("") := ""
 
 _prefix(path) := concat("", [path, "."]) if path != ""
 
+# An instance key as Terraform writes it in addresses and references: [0] or ["a.b"].
+_key_pattern := `\[(?:[0-9]+|"(?:[^"\\]|\\.)*")\]`
+
 # The configuration address of a resource change: module instance keys dropped,
 # so module.logs["a"].aws_kms_key.this[0] becomes module.logs.aws_kms_key.this.
-config_address(rc) := concat("", [_prefix(_module_path(rc)), rc.type, ".", rc.name])
+config_address(rc) := concat("", [_prefix(_scope(_module_calls(rc))), rc.type, ".", rc.name])
 
-_module_path(rc) := concat(".", [concat("", ["module.", m[1]]) |
-	some m in regex.find_all_string_submatch_n(`module\.([^.\[]+)`, rc.module_address, -1)
-]) if {
-	rc.module_address
-} else := ""
+# Where a resource change sits: its module path ("scope"), configuration address, and the
+# instance keys of its module calls and of itself ("" where there is no count/for_each).
+_shape(rc) := {"scope": scope, "config": concat("", [_prefix(scope), rc.type, ".", rc.name]), "keys": keys} if {
+	calls := _module_calls(rc)
+	scope := _scope(calls)
+	base := concat("", [_prefix(object.get(rc, "module_address", "")), rc.type, ".", rc.name])
+	keys := array.concat([call[2] | some call in calls], [trim_prefix(rc.address, base)])
+}
 
-# Resource changes by configuration address (one per instance under count/for_each).
+_scope(calls) := concat(".", [concat("", ["module.", call[1]]) | some call in calls])
+
+# [[match, name, key], ...] of module.name[key] in a module address; a key may contain dots.
+_module_calls(rc) := regex.find_all_string_submatch_n(_module_call_pattern, rc.module_address, -1) if rc.module_address
+
+_module_calls(rc) := [] if not rc.module_address
+
+_module_call_pattern := concat("", [`module\.([^.\["]+)((?:`, _key_pattern, `)?)`])
+
+# Shapes of the resources that link or are linked to: keys, key policies and trails.
+_shapes := {address: _shape(rc) | some address, rc in changes; rc.type in _linked_types}
+
+_linked_types := key_types | {"aws_kms_key_policy", "aws_cloudtrail"}
+
+# Linked resource changes by configuration address (one per instance under count/for_each).
 # Indexes are complete rules: built once, then every lookup is a hash lookup.
 _instances := object.union(_single_instances, {k: v | some k, v in _instance_sets})
 
 # Without count or for_each (here or on an enclosing module) the address is the only instance:
 # a comprehension, because OPA builds the multi-value rule below in quadratic time.
-_single_instances := {address: {address} | some address, rc in changes; config_address(rc) == address}
+_single_instances := {address: {address} | some address, shape in _shapes; shape.config == address}
 
 _instance_sets[key] contains address if {
-	some address, rc in changes
-	key := config_address(rc)
+	some address, shape in _shapes
+	key := shape.config
 	key != address
 }
 
@@ -151,125 +224,165 @@ _config_resources := {concat("", [_prefix(path), res.type, ".", res.name]): res 
 }
 
 # The module scope and expressions of a resource change, from `configuration`.
-_expressions(rc) := {"scope": _module_path(rc), "expressions": object.get(res, "expressions", {})} if {
-	res := _config_resources[config_address(rc)]
+_expressions(rc) := {"scope": shape.scope, "expressions": object.get(res, "expressions", {})} if {
+	shape := _shapes[rc.address]
+	res := _config_resources[shape.config]
 }
 
-# Addresses of planned resources of `type` that the attribute `attr` of `rc` references in
-# configuration: directly, through module outputs, and through module input variables.
-referenced(rc, attr, type) := {address |
-	expr := _expressions(rc)
-	refs := object.get(expr.expressions, [attr, "references"], [])
-	start := {{"scope": expr.scope, "ref": ref} | some ref in refs}
-	targets := _resolve(start)
-	some target in targets
-	parts := split(target.address, ".")
-	parts[count(parts) - 2] == type
-	some address in _pick(target, targets)
-	_same_instance(rc, expr.scope, target.address, address)
-}
+# --- references ----------------------------------------------------------------------------
+#
+# A reference is followed as an item {scope, inst, fixed, ref, refs, key, each}: the module path
+# it is evaluated in, the instance keys of that module's calls, how many of those keys are the
+# referencing resource's own, the reference, its sibling references (the expression's whole
+# `references` list), and the instance key and for_each references of the object whose
+# expression it is (the resource, or the module call of a variable). Terraform's configuration
+# shows aws_kms_key.this[each.key] as "aws_kms_key.this" beside "each.key": the key is then the
+# same as the referencing object's. A target's pattern holds one key per module call plus the
+# resource's: concrete, "~k" (the same-key reading, dropped when no such instance exists) or
+# "*" (any).
 
-# A reference within one module links instances of the same module instance: the trail of
-# module.logs["a"] uses the key of module.logs["a"], not that of module.logs["b"].
-_same_instance(_, scope, target, _) if not _in_scope(scope, target)
+# The targets an attribute's references resolve to, as {type, config, pattern, fixed}.
+_targets(rc, attr) := _resolve(start) if {
+	shape := _shapes[rc.address]
+	res := _config_resources[shape.config]
+	refs := object.get(res, ["expressions", attr, "references"], [])
+	n := count(shape.keys)
+	start := {{
+		"scope": shape.scope, "inst": array.slice(shape.keys, 0, n - 1), "fixed": n - 1,
+		"ref": ref, "refs": refs, "key": shape.keys[n - 1],
+		"each": object.get(res, ["for_each_expression", "references"], []),
+	} |
+		some ref in refs
+	}
+} else := set()
 
-_same_instance(rc, scope, target, _) if {
-	_in_scope(scope, target)
-	not rc.module_address
-}
-
-_same_instance(rc, scope, target, address) if {
-	_in_scope(scope, target)
-	startswith(address, concat("", [rc.module_address, "."]))
-}
-
-_in_scope(scope, target) if {
-	parts := split(target, ".")
-	concat(".", array.slice(parts, 0, count(parts) - 2)) == scope
-}
-
-# The instances a resolved reference names: aws_kms_key.this[1] names one instance; the bare
-# aws_kms_key.this that Terraform lists beside it adds nothing; alone it names every instance.
-_pick(target, _) := picked if {
-	target.index != ""
-	suffix := concat("", [_last_two(target.address), target.index])
-	picked := {address | some address in _instances[target.address]; endswith(address, suffix)}
-	count(picked) > 0
-} else := _instances[target.address] if {
-	target.index != ""
-}
-
-_pick(target, targets) := _instances[target.address] if {
-	target.index == ""
-	not _indexed(target.address, targets)
-}
-
-_indexed(address, targets) if {
-	some other in targets
-	other.address == address
-	other.index != ""
-}
-
-_last_two(address) := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
-	parts := split(address, ".")
-}
-
-# Follow references for at most five hops (Rego has no recursion).
+# Follow references for at most six hops (Rego has no recursion).
 _resolve(l0) := targets if {
 	l1 := _hop(l0)
 	l2 := _hop(l1)
 	l3 := _hop(l2)
 	l4 := _hop(l3)
 	l5 := _hop(l4)
-	targets := {t.target | some level in [l0, l1, l2, l3, l4, l5]; some t in level; t.target}
+	l6 := _hop(l5)
+	targets := {t.target | some level in [l0, l1, l2, l3, l4, l5, l6]; some t in level; t.target}
 }
 
-_hop(items) := {next | some item in items; item.ref; some next in _step(item.scope, item.ref)}
+_hop(items) := {next |
+	some item in items
+	item.ref
+	not _extended(item.ref, item.refs)
+	some next in _step(item, _parse(item.ref))
+}
 
-# A resource reference: type.name[key][.attr...] becomes a configuration address and the
-# instance key, if any.
-_step(scope, ref) := {{"target": {
-	"address": concat("", [_prefix(scope), parts[0], ".", _bare(parts[1])]),
-	"index": trim_prefix(parts[1], _bare(parts[1])),
+# Terraform lists aws_kms_key.this beside aws_kms_key.this["a"].arn: the longer one says more.
+_extended(ref, refs) if {
+	some other in refs
+	startswith(other, ref)
+	substring(other, count(ref), 1) in {".", "["}
+}
+
+# head.name[key]rest: aws_kms_key.this["a.b"].arn, module.logs[0].key_arn, var.key, each.value.
+_parse(ref) := {"head": m[1], "name": m[2], "index": m[3], "rest": substring(ref, count(m[0]), -1)} if {
+	[m] := regex.find_all_string_submatch_n(_reference_pattern, ref, 1)
+}
+
+_reference_pattern := concat("", [`^([^.\["]+)\.([^.\["]+)((?:`, _key_pattern, `)?)`])
+
+# The instance key a reference names: its own, the referencing object's under each.key or
+# count.index, else any.
+_index(p, _) := p.index if p.index != ""
+
+_index(p, item) := concat("", ["~", item.key]) if {
+	p.index == ""
+	_same_key(item)
+}
+
+_index(p, item) := "*" if {
+	p.index == ""
+	not _same_key(item)
+}
+
+_same_key(item) if {
+	item.key != ""
+	some other in item.refs
+	other in {"each.key", "count.index"}
+}
+
+# A resource: the target.
+_step(item, p) := {{"target": {
+	"type": p.head,
+	"config": concat("", [_prefix(item.scope), p.head, ".", p.name]),
+	"pattern": array.concat(item.inst, [_index(p, item)]),
+	"fixed": item.fixed,
 }}} if {
-	parts := split(ref, ".")
-	count(parts) >= 2
-	not parts[0] in _reserved
-	parts[0] != "aws_kms_alias"
+	not p.head in _reserved
+	p.head != "aws_kms_alias"
 }
 
 # An alias continues with the key its target_key_id references.
-_step(scope, ref) := {{"scope": scope, "ref": r} |
-	alias := _config_resources[concat("", [_prefix(scope), "aws_kms_alias.", _bare(parts[1])])]
-	some r in object.get(alias, ["expressions", "target_key_id", "references"], [])
-} if {
-	parts := split(ref, ".")
-	count(parts) >= 2
-	parts[0] == "aws_kms_alias"
+_step(item, p) := {object.union(item, {"ref": r, "refs": refs, "key": _concrete(_index(p, item)), "each": each}) | some r in refs} if {
+	p.head == "aws_kms_alias"
+	alias := _config_resources[concat("", [_prefix(item.scope), "aws_kms_alias.", p.name])]
+	refs := object.get(alias, ["expressions", "target_key_id", "references"], [])
+	each := object.get(alias, ["for_each_expression", "references"], [])
 }
 
-# A module output: module.<call>.<output> continues in the called module.
-_step(scope, ref) := {{"scope": child, "ref": r} |
-	some r in object.get(_modules[child], ["outputs", parts[2], "expression", "references"], [])
+# each.value under for_each = <reference> is that reference at the object's own key.
+_step(item, p) := {object.union(item, {"ref": ref, "refs": [ref]}) |
+	some source in item.each
+	not _extended(source, item.each)
+	ref := concat("", [source, item.key, p.rest])
 } if {
-	parts := split(ref, ".")
-	parts[0] == "module"
-	count(parts) >= 3
-	child := concat("", [_prefix(scope), "module.", _bare(parts[1])])
+	p.head == "each"
+	p.name == "value"
+	item.key != ""
 }
 
-# An input variable: var.<name> continues in the calling module's module block.
-_step(scope, ref) := {{"scope": parent, "ref": r} |
-	some r in object.get(_modules[parent], ["module_calls", call, "expressions", parts[1], "references"], [])
-} if {
-	parts := split(ref, ".")
-	parts[0] == "var"
-	count(parts) >= 2
-	scope_parts := split(scope, ".")
-	count(scope_parts) >= 2
-	call := scope_parts[count(scope_parts) - 1]
-	parent := concat(".", array.slice(scope_parts, 0, count(scope_parts) - 2))
+# A module output: module.<call>[key].<output> continues in that instance of the called module.
+_step(item, p) := {_in_module(item, p, r, refs) | some r in refs} if {
+	p.head == "module"
+	p.rest != ""
+	output := split(substring(p.rest, 1, -1), ".")[0]
+	refs := object.get(_modules, [_child(item, p), "outputs", _bare(output), "expression", "references"], [])
 }
+
+# module.<call>[key] alone (as in module.logs[each.key].arn) may be any of its outputs.
+_step(item, p) := {_in_module(item, p, r, refs) |
+	some output in object.get(_modules, [_child(item, p), "outputs"], {})
+	refs := object.get(output, ["expression", "references"], [])
+	some r in refs
+} if {
+	p.head == "module"
+	p.rest == ""
+}
+
+# An input variable: var.<name> continues in the calling module instance's module block.
+_step(item, p) := {object.union(item, {
+	"scope": parent, "inst": array.slice(item.inst, 0, n - 1), "fixed": min([item.fixed, n - 1]),
+	"ref": r, "refs": refs, "key": _concrete(item.inst[n - 1]), "each": each,
+}) |
+	some r in refs
+} if {
+	p.head == "var"
+	parts := split(item.scope, ".")
+	count(parts) >= 2
+	call := _modules[concat(".", array.slice(parts, 0, count(parts) - 2))].module_calls[parts[count(parts) - 1]]
+	parent := concat(".", array.slice(parts, 0, count(parts) - 2))
+	refs := object.get(call, ["expressions", p.name, "references"], [])
+	each := object.get(call, ["for_each_expression", "references"], [])
+	n := count(item.inst)
+}
+
+_child(item, p) := concat("", [_prefix(item.scope), "module.", p.name])
+
+_in_module(item, p, r, refs) := {
+	"scope": _child(item, p), "inst": array.concat(item.inst, [_index(p, item)]), "fixed": item.fixed,
+	"ref": r, "refs": refs, "key": "", "each": [],
+}
+
+_concrete("*") := ""
+
+_concrete(key) := trim_prefix(key, "~") if key != "*"
 
 _reserved := {"module", "var", "local", "data", "each", "count", "path", "terraform", "self"}
 
@@ -278,36 +391,99 @@ _bare(name) := substring(name, 0, indexof(name, "[")) if contains(name, "[")
 
 _bare(name) := name if not contains(name, "[")
 
-# --- CloudTrail linkage ---------------------------------------------------------------------
+# The instances a target names: the same-key reading when such an instance exists, else every
+# instance the pattern admits with all but the referencing resource's own module keys open.
+_pick(t) := strict if {
+	strict := _matching(t.config, [trim_prefix(k, "~") | some k in t.pattern])
+	count(strict) > 0
+} else := _matching(t.config, [_open(i, k, t.fixed) | some i, k in t.pattern])
 
-# The keys (addresses of aws_kms_key changes) each trail uses, by configuration reference
-# or by a known kms_key_id equal to a key's known arn or key_id.
-trail_keys := {address: _key_links(rc, "kms_key_id") | some address, rc in trails}
+_open(i, k, fixed) := k if i < fixed
 
-# The keys each aws_kms_key_policy attaches to, the same way through key_id.
-policy_keys := {address: _key_links(rc, "key_id") | some address, rc in key_policies}
+_open(i, _, fixed) := "*" if i >= fixed
 
-_key_links(rc, attr) := referenced(rc, attr, "aws_kms_key") | _keys_by_value(rc)
+# A pattern without "*" is one address, looked up directly; one with "*" is matched against the
+# instances of the configuration address.
+_matching(config, pattern) := {address | address := _render(config, pattern); _shapes[address]} if not "*" in pattern
 
-_keys_by_value(rc) := {address |
-	id := _key_ref_value(rc)
-	some address in _keys_by_id[id]
+_matching(config, pattern) := {address |
+	some address in object.get(_instances, config, set())
+	keys := _shapes[address].keys
+	every i, k in pattern {
+		k in {"*", keys[i]}
+	}
+} if "*" in pattern
+
+_render(config, pattern) := concat(".", array.concat(calls, [concat("", [_last_two(config), pattern[n - 1]])])) if {
+	parts := split(config, ".")
+	n := count(pattern)
+	calls := [concat("", ["module.", parts[(2 * i) + 1], k]) | some i, k in array.slice(pattern, 0, n - 1)]
 }
 
-_key_ref_value(rc) := value(rc, "kms_key_id") if rc.type == "aws_cloudtrail"
+_last_two(address) := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
+	parts := split(address, ".")
+}
 
-_key_ref_value(rc) := value(rc, "key_id") if rc.type == "aws_kms_key_policy"
+# The keys an attribute links to: {"decided": ..., "undecided": ...}. A reference that names
+# one instance decides it; one that names several (the plan does not say which) gives
+# candidates. A known null or empty value names nothing, whatever the expression references.
+_links(rc, attr) := {"decided": set(), "undecided": set()} if {
+	_names_nothing(rc, attr)
+} else := {"decided": decided, "undecided": undecided - decided} if {
+	picks := [_pick(t) | some t in _targets(rc, attr); t.type in key_types]
+	decided := {a | some p in picks; count(p) == 1; some a in p} | _keys_by_value(rc, attr)
+	undecided := {a | some p in picks; count(p) > 1; some a in p}
+}
+
+_names_nothing(rc, attr) if absent(rc, attr)
+
+_names_nothing(rc, attr) if value(rc, attr) == ""
+
+# A known value equal to a key's known arn, key_id or id; a sensitive value is not compared.
+_keys_by_value(rc, attr) := {address |
+	not sensitive(rc, attr)
+	id := value(rc, attr)
+	some address in _keys_by_id[id]
+}
 
 _keys_by_id := {k: v | some k, v in _key_id_sets}
 
 _key_id_sets[id] contains address if {
-	some address, rc in kms_keys
+	some address, rc in any_keys
 	some attr in ["arn", "key_id", "id"]
 	id := value(rc, attr)
 }
 
+# --- CloudTrail linkage ---------------------------------------------------------------------
+
+_trail_links := {address: _links(rc, "kms_key_id") | some address, rc in trails}
+
+# The keys each trail uses for certain, by configuration reference or by a known kms_key_id
+# equal to a key's known arn or key_id.
+trail_keys := {address: links.decided | some address, links in _trail_links}
+
+# Trails whose reference names several key instances and the plan does not say which one:
+# the candidates, judged together.
+trail_candidates := {address: links.undecided | some address, links in _trail_links; count(links.undecided) > 0}
+
+# Trails whose kms_key_id is sensitive and links to no key through configuration: the key they
+# use cannot be checked.
+hidden_trail_keys contains address if {
+	some address, rc in trails
+	sensitive(rc, "kms_key_id")
+	links := _trail_links[address]
+	count(links.decided) == 0
+	count(links.undecided) == 0
+}
+
+_policy_links := {address: _links(rc, "key_id") | some address, rc in key_policies}
+
+# The keys each aws_kms_key_policy attaches to, the same way through key_id; where the plan
+# does not say which instance, every candidate.
+policy_keys := {address: union({links.decided, links.undecided}) | some address, links in _policy_links}
+
 # The holders of each key's effective policy: its aws_kms_key_policy resources when the plan
-# has any, else the key itself.
+# has any for certain, else the key itself (and any policy resource that may attach to it).
 effective_policies := {k: v | some k, v in _effective_sets}
 
 _effective_sets[key] contains holder if {
@@ -316,13 +492,13 @@ _effective_sets[key] contains holder if {
 }
 
 _effective_sets[key] contains key if {
-	some key, _ in kms_keys
+	some key, _ in any_keys
 	not key in _keys_with_policy_resource
 }
 
 _keys_with_policy_resource contains key if {
-	some keys in policy_keys
-	some key in keys
+	some links in _policy_links
+	some key in links.decided
 }
 
 # Keys a trail in the plan uses.

@@ -5,7 +5,9 @@
 #   module variables, aliases, or a known ARN) to a key in the same plan, the key's effective policy (its
 #   aws_kms_key_policy if any, else its own) must pass KMS-020 and KMS-021, and its trail ARN
 #   patterns must match this trail's ARN, or its name when the ARN is not yet known. A policy
-#   unknown at plan time or invalid cannot pass.
+#   unknown at plan time or invalid cannot pass. Where the plan does not say which of several
+#   key instances the trail uses, every candidate is judged and one finding names them; a
+#   sensitive kms_key_id that links to no key in configuration cannot be checked and fails.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
 #     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail
@@ -32,6 +34,28 @@ deny contains result.fail_with(rego.metadata.chain(), trail, message, {"key": ke
 	problems := _problems(plan.policies[holder], trail)
 	count(problems) > 0
 	message := concat("", [address, " uses ", key, " whose policy (", holder, ") fails: ", concat("; ", problems)])
+}
+
+# The plan does not say which instance the trail uses: one finding when any candidate fails.
+deny contains result.fail_with(rego.metadata.chain(), trail, message, {"candidates": sort(candidates)}) if {
+	some address, candidates in plan.trail_candidates
+	trail := plan.trails[address]
+	failing := {concat("", [key, " whose policy (", holder, ") fails: ", concat("; ", problems)]) |
+		some key in candidates
+		some holder in plan.effective_policies[key]
+		problems := _problems(plan.policies[holder], trail)
+		count(problems) > 0
+	}
+	count(failing) > 0
+	message := concat("", [
+		address, " uses one of ", concat(", ", sort(candidates)),
+		" (the plan does not say which instance): ", concat("; ", failing),
+	])
+}
+
+deny contains result.fail(rego.metadata.chain(), plan.trails[address], message) if {
+	some address in plan.hidden_trail_keys
+	message := concat("", [address, " cannot be checked: its kms_key_id is sensitive, so the plan does not show which key it uses"])
 }
 
 _problems(doc, _) := {"it is unknown at plan time"} if doc.state == "unknown"

@@ -73,3 +73,45 @@ test_allow_matching_grants if {
 	]
 	key_grants.deny == set() with input as t.plan(changes)
 }
+
+# A trail instance whose key instance the plan does not name: every candidate judged, one finding.
+test_deny_once_when_the_key_instance_is_undecided if {
+	good := t.cloudtrail_key
+	changes := [
+		object.union(_key("good", good), {"address": `aws_kms_key.this["a"]`, "name": "this"}),
+		object.union(_key("bad", {}), {"address": `aws_kms_key.this["b"]`, "name": "this"}),
+		object.union(_key("good", good), {"address": `aws_kms_key.fine["a"]`, "name": "fine"}),
+		object.union(_key("good", good), {"address": `aws_kms_key.fine["b"]`, "name": "fine"}),
+		t.unknown_change("aws_cloudtrail", "main", {"name": "main"}, {"kms_key_id": true}),
+		t.unknown_change("aws_cloudtrail", "ok", {"name": "ok"}, {"kms_key_id": true}),
+	]
+	config := {"resources": [
+		{"address": "aws_kms_key.this", "mode": "managed", "type": "aws_kms_key", "name": "this"},
+		{"address": "aws_kms_key.fine", "mode": "managed", "type": "aws_kms_key", "name": "fine"},
+		{
+			"address": "aws_cloudtrail.main", "mode": "managed", "type": "aws_cloudtrail", "name": "main",
+			"expressions": {"kms_key_id": {"references": ["aws_kms_key.this"]}},
+		},
+		{
+			"address": "aws_cloudtrail.ok", "mode": "managed", "type": "aws_cloudtrail", "name": "ok",
+			"expressions": {"kms_key_id": {"references": ["aws_kms_key.fine"]}},
+		},
+	]}
+	t.pairs(key_grants.deny) == {[
+		"aws_cloudtrail.main",
+		concat("", [
+			`aws_cloudtrail.main uses one of aws_kms_key.this["a"], aws_kms_key.this["b"]`,
+			` (the plan does not say which instance): aws_kms_key.this["b"] whose policy`,
+			` (aws_kms_key.this["b"]) fails: `, _no_grants,
+		]),
+	]} with input as t.plan_with_config(changes, config)
+}
+
+test_deny_sensitive_key_id_without_a_link if {
+	sensitive := {"change": {"after_sensitive": {"kms_key_id": true}}}
+	changes := [object.union(t.unknown_change("aws_cloudtrail", "secret", {"name": "s"}, {"kms_key_id": true}), sensitive)]
+	t.pairs(key_grants.deny) == {[
+		"aws_cloudtrail.secret",
+		"aws_cloudtrail.secret cannot be checked: its kms_key_id is sensitive, so the plan does not show which key it uses",
+	]} with input as t.plan(changes)
+}
