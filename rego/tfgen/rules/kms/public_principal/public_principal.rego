@@ -18,7 +18,7 @@
 #   remediation: >-
 #     Name the principals explicitly, or add a StringEquals condition on kms:CallerAccount or
 #     aws:PrincipalOrgID with concrete values.
-#   resource_types: [aws_kms_key, aws_kms_key_policy]
+#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.public_principal
 

@@ -14,7 +14,7 @@
 #   severity: high
 #   enforcement: mandatory
 #   remediation: Add a statement allowing kms:* to arn:aws:iam::ACCOUNT_ID:root.
-#   resource_types: [aws_kms_key, aws_kms_key_policy]
+#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
 #   frameworks: []
 package tfgen.rules.kms.root_access
 
