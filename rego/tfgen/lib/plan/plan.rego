@@ -90,17 +90,27 @@ _default_policy(rc) if {
 	rc.type in key_types
 	unknown(rc, "policy")
 	expr := _expressions(rc)
-	_null_chain({"scope": expr.scope, "expr": object.get(expr.expressions, "policy", {"constant_value": null})})
+	not expr.expressions.policy
+}
+
+_default_policy(rc) if {
+	rc.type in key_types
+	unknown(rc, "policy")
+	expr := _expressions(rc)
+	_null_chain({"scope": expr.scope, "expr": expr.expressions.policy})
 }
 
 # An expression that is null at plan time: a literal null, or a lone variable reference whose
 # value (root variable, module argument or default) is, through up to four module levels.
+_null_chain(item) if _is_null(item)
+
 _null_chain(item) if {
+	_lone_variable(item.expr)
 	l1 := {next | next := _var_step(item)}
 	l2 := {next | some i in l1; next := _var_step(i)}
 	l3 := {next | some i in l2; next := _var_step(i)}
 	l4 := {next | some i in l3; next := _var_step(i)}
-	some end in (((({item} | l1) | l2) | l3) | l4)
+	some end in (((l1 | l2) | l3) | l4)
 	_is_null(end)
 }
 
