@@ -64,6 +64,11 @@ def plan_module(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) 
         files: dict[str, str] | None = None,
         variables: tuple[str, ...] = (),
     ) -> dict[str, Any]:
+        edited = module_dir / "plan.json"
+        if edited.is_file() and not files and not variables:
+            # A hand-edited real plan (its NOTE.md says why) for a shape Terraform cannot plan here.
+            hand: dict[str, Any] = json.loads(edited.read_text(encoding="utf-8"))
+            return hand
         key = hashlib.sha256(
             json.dumps([_tree_digest(module_dir), files or {}, variables]).encode()
         ).hexdigest()

@@ -36,7 +36,7 @@ ENGINE_PACK = FIXTURES / "engines" / "pack"
 def test_the_pack_reads_changes_and_configuration_of_declared_types_only() -> None:
     needs = input_needs(PACK)
     assert undeclared_types(PACK) == []
-    assert needs.keys == {"resource_changes", "configuration"}
+    assert needs.keys == {"resource_changes", "configuration", "variables"}
     declared = {t for rule in PACK.rules for t in rule.resource_types}
     assert declared <= (needs.types or set())
     assert "aws_kms_alias" in needs.config_types
@@ -66,10 +66,10 @@ def test_a_library_type_must_be_declared_by_the_library(tmp_path: Path) -> None:
     lib = root / "tfgen" / "lib" / "plan" / "plan.rego"
     lib.write_text(
         lib.read_text(encoding="utf-8")
-        + '\nreplicas := {a: rc | some a, rc in changes; rc.type == "aws_kms_replica_key"}\n',
+        + '\ngrants := {a: rc | some a, rc in changes; rc.type == "aws_kms_grant"}\n',
         encoding="utf-8",
     )
-    assert undeclared_types(RulePack(root)) == ["tfgen/lib/plan/plan.rego: aws_kms_replica_key"]
+    assert undeclared_types(RulePack(root)) == ["tfgen/lib/plan/plan.rego: aws_kms_grant"]
 
 
 @pytest.mark.parametrize(

@@ -89,15 +89,6 @@ def _expected(case: Path) -> Verdict:
     }
 
 
-def _fixture_plan(case: Path, plan_module: PlanFn) -> dict[str, Any]:
-    """Terraform's plan of the case's main.tf, or its hand-edited real plan (plan.json + NOTE.md)."""
-    edited = case / "plan.json"
-    if edited.is_file():
-        plan: dict[str, Any] = json.loads(edited.read_text(encoding="utf-8"))
-        return plan
-    return plan_module(case)
-
-
 def test_hand_edited_plans_say_why() -> None:
     """A hand-edited plan replaces main.tf and comes with a note on what was edited and why."""
     for edited in RULE_FIXTURES.glob("*/*/plan.json"):
@@ -109,7 +100,7 @@ def test_hand_edited_plans_say_why() -> None:
 @pytest.mark.terraform
 @pytest.mark.parametrize("case", CASES, ids=[str(c.relative_to(RULE_FIXTURES)) for c in CASES])
 def test_fixture_plan(case: Path, plan_module: PlanFn, opa_bin: Path, wasm_policy: Any) -> None:
-    plan = _fixture_plan(case, plan_module)
+    plan = plan_module(case)
     assert evaluate_both(opa_bin, wasm_policy, plan) == _expected(case)
 
 

@@ -7,7 +7,13 @@
 #   # What the links below read on the rules' behalf (tfgen passes the engine only these and the
 #   # rules' own resource_types): resource changes of these types, configuration of these and
 #   # configuration_types.
-#   resource_types: [aws_kms_key, aws_kms_key_policy, aws_cloudtrail]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
+#     - aws_cloudtrail
 #   configuration_types: [aws_kms_alias]
 package tfgen.lib.plan
 
