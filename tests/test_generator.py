@@ -104,6 +104,8 @@ def from_hcl2(value: Any) -> Any:
         return ("expr", value)
     if isinstance(value, bool | int) or value is None:
         return value
+    if isinstance(value, float):  # tfgen writes non-integer numbers as expressions
+        return ("expr", str(value))
     if isinstance(value, list):
         return [from_hcl2(v) for v in value]
     return {
