@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,26 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_get_ec2_platforms      = true
   skip_region_validation      = true
+  max_retries                 = 1
 }
 """
+# Terraform diagnostics in its human output: "Error: summary", then the detail and context lines.
+_DIAGNOSTIC = re.compile(r"^(Error|Warning): (.*)$")
+_SOURCE_SNIPPET = re.compile(r"^\s*\d+: ")
+_CONTEXT = re.compile(r"^\s*(with|on) ")
+_DATA_ADDRESS = re.compile(r"^\s*with ((?:module\.[^,]+\.)?data\.[^,\s]+)")
+_NO_MATCHING_VERSION = re.compile(
+    r"no available releases match the given constraints? "
+    r"((?:(?:[<>=!~]+\s*)?v?\d[\w.+-]*(?:,\s*)?)+)"
+)
+_PROVIDER_QUERY = re.compile(r"available versions for provider ([\w.\-/]+)")
+# Errors a data source gets when its API cannot be reached, or rejects the mock credentials.
+_NO_NETWORK = re.compile(
+    r"dial tcp|no such host|send request failed|i/o timeout|connection refused|"
+    r"InvalidClientTokenId|UnrecognizedClientException|NoCredentialProviders|"
+    r"security token included in the request is invalid|AuthFailure",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,10 @@ class Terraform:
 
     command: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
+    # Extra `terraform init` arguments (-plugin-dir), and where providers come from, for errors.
+    init_args: tuple[str, ...] = ()
+    provider_sources: tuple[str, ...] = ()
+    offline: bool = False
 
     @classmethod
     def find(cls, explicit: str | None = None) -> Terraform:
@@ -64,7 +87,17 @@ class Terraform:
         )
 
     def with_env(self, extra: Mapping[str, str]) -> Terraform:
-        return Terraform(self.command, {**self.env, **extra})
+        return replace(self, env={**self.env, **extra})
+
+    def with_plugin_dirs(self, dirs: Sequence[Path]) -> Terraform:
+        """Install providers only from these directories (`terraform init -plugin-dir`)."""
+        if not dirs:
+            return self
+        return replace(
+            self,
+            init_args=(*self.init_args, *(f"-plugin-dir={d}" for d in dirs)),
+            provider_sources=tuple(str(d) for d in dirs),
+        )
 
     def run(self, args: Sequence[str], cwd: Path, timeout: float = TIMEOUT_SECONDS) -> str:
         """Run one Terraform command; return stdout or raise TerraformError with its first error."""
@@ -84,10 +117,43 @@ class Terraform:
         except OSError as exc:
             raise ToolchainError(f"cannot run Terraform ({exc})") from exc
         if proc.returncode != 0:
-            raise TerraformError(
-                f"terraform {args[0]} failed in {cwd}: {_first_error(proc.stderr)}"
-            )
+            raise TerraformError(self._explain(args[0], cwd, proc.stderr))
         return proc.stdout
+
+    def _explain(self, command: str, cwd: Path, stderr: str) -> str:
+        """One line: what went wrong and how to proceed, then Terraform's diagnostics whole."""
+        found = diagnostics(stderr)
+        errors = [d for d in found if d.severity == "Error"] or found
+        whole = " ".join(str(d) for d in errors) or _last_line(stderr)
+        reason = self._reason(command, errors)
+        prefix = f"terraform {command} failed in {cwd}"
+        return f"{prefix}: {reason}. Terraform: {whole}" if reason else f"{prefix}: {whole}"
+
+    def _reason(self, command: str, errors: Sequence[Diagnostic]) -> str:
+        """A known cause in tfgen's words, or "" when Terraform's own message is the best."""
+        text = " ".join(d.detail for d in errors)
+        sources = ", ".join(self.provider_sources) or "the configured provider installation"
+        if command == "init":
+            version = _NO_MATCHING_VERSION.search(text)
+            provider = _PROVIDER_QUERY.search(text)
+            if version or (provider and self.offline):
+                name = provider.group(1) if provider else "a provider"
+                wanted = f" {version.group(1).strip()}" if version else ""
+                return (
+                    f"the root needs {name}{wanted}, which {sources} does not have; "
+                    "pass --plugin-dir DIR with a mirror that has it (`terraform providers "
+                    "mirror DIR` makes one), or set TF_CLI_CONFIG_FILE to a CLI config whose "
+                    "provider_installation has it"
+                )
+        if command == "plan" and self.offline:
+            for d in errors:
+                if d.data_source and _NO_NETWORK.search(f"{d.summary} {d.detail}"):
+                    return (
+                        f"data source {d.data_source} needs the AWS API, which offline plans "
+                        "(mock credentials, no network) cannot reach; give the value it reads "
+                        "as a variable, or plan without --offline with AWS credentials"
+                    )
+        return ""
 
     def version(self) -> str:
         """The Terraform version, e.g. '1.15.5'."""
@@ -102,7 +168,7 @@ class Terraform:
         var_files: Sequence[Path] = (),
     ) -> dict[str, Any]:
         """`init`, `plan -out`, `show -json` in module_dir; returns the JSON plan."""
-        self.run(["init", "-input=false", "-no-color"], cwd=module_dir)
+        self.run(["init", "-input=false", "-no-color", *self.init_args], cwd=module_dir)
         with tempfile.TemporaryDirectory(prefix="tfgen-plan-") as tmp:
             planfile = Path(tmp) / "tfplan"
             args = ["plan", "-input=false", "-no-color", "-lock=false", f"-out={planfile}"]
@@ -114,13 +180,66 @@ class Terraform:
         return plan
 
 
-def _first_error(stderr: str) -> str:
-    """The first 'Error:' line and the line after it, without Terraform's box drawing."""
-    lines = [ln.strip(" │╷╵").strip() for ln in stderr.splitlines()]
-    lines = [ln for ln in lines if ln]
-    for i, line in enumerate(lines):
-        if line.startswith("Error:"):
-            return " ".join(lines[i : i + 2])
+@dataclass(frozen=True)
+class Diagnostic:
+    """One Terraform diagnostic: severity, summary, detail, and the data source it concerns."""
+
+    severity: str
+    summary: str
+    detail: str = ""
+    context: tuple[str, ...] = ()
+    data_source: str = ""
+
+    def __str__(self) -> str:
+        parts = [f"{self.severity}: {self.summary}"]
+        if self.detail:
+            parts.append(self.detail)
+        if self.context:
+            parts.append(f"({'; '.join(self.context)})")
+        return " ".join(" ".join(parts).split())
+
+
+def diagnostics(stderr: str) -> list[Diagnostic]:
+    """Terraform's diagnostics from its human output, box drawing and source snippets removed."""
+    found: list[Diagnostic] = []
+    current: dict[str, Any] | None = None
+    for raw in stderr.splitlines():
+        line = re.sub(r"^[\s│╷╵]+", "", raw).rstrip()
+        match = _DIAGNOSTIC.match(line)
+        if match:
+            if current is not None:
+                found.append(_diagnostic(current))
+            current = {"severity": match.group(1), "summary": match.group(2), "lines": []}
+        elif current is not None and line and not _SOURCE_SNIPPET.match(raw.lstrip("│ ")):
+            current["lines"].append(raw.lstrip("│╷╵").rstrip())
+    if current is not None:
+        found.append(_diagnostic(current))
+    return found
+
+
+def _diagnostic(parts: dict[str, Any]) -> Diagnostic:
+    detail: list[str] = []
+    context: list[str] = []
+    data_source = ""
+    for line in parts["lines"]:
+        if _CONTEXT.match(line):
+            context.append(line.strip().rstrip(",:"))
+            data = _DATA_ADDRESS.match(line)
+            if data:
+                data_source = data.group(1)
+        else:
+            detail.append(line.strip())
+    return Diagnostic(
+        severity=parts["severity"],
+        summary=parts["summary"].strip(),
+        detail=" ".join(detail),
+        context=tuple(context),
+        data_source=data_source,
+    )
+
+
+def _last_line(stderr: str) -> str:
+    lines = [ln.strip(" │╷╵").strip() for ln in stderr.splitlines() if ln.strip(" │╷╵").strip()]
     return lines[-1] if lines else "no error output"
 
 
@@ -203,12 +322,58 @@ def provider_mirror() -> Path:
     return mirror
 
 
-def offline(terraform: Terraform) -> Terraform:
-    """The same Terraform, set up to install the AWS provider only from the local mirror."""
+_PROVIDER_INSTALLATION = re.compile(r"^\s*provider_installation\s*\{", re.MULTILINE)
+
+
+def user_cli_config(env: Mapping[str, str], home: Path) -> Path | None:
+    """The CLI config the user's Terraform reads: TF_CLI_CONFIG_FILE, else ~/.terraformrc.
+
+    Like Terraform, a named file that does not exist counts as no config.
+    """
+    named = env.get("TF_CLI_CONFIG_FILE")
+    path = Path(named) if named else home / ".terraformrc"
+    return path if path.is_file() else None
+
+
+def offline(
+    terraform: Terraform,
+    plugin_dirs: Sequence[Path] = (),
+    user_config: Path | None = None,
+) -> Terraform:
+    """The same Terraform with mock AWS credentials and providers from local mirrors only.
+
+    Providers come from `plugin_dirs` and tfgen's AWS mirror when plugin dirs are given; else
+    from the user's CLI config when it declares provider_installation; else from tfgen's mirror
+    (hashicorp/aws) with the user's other CLI settings kept.
+    """
     mirror = provider_mirror()
-    config = cache_dir() / "terraformrc-offline"
+    env = {
+        "AWS_ACCESS_KEY_ID": "mock-access-key",
+        "AWS_SECRET_ACCESS_KEY": "mock-secret-key",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    user_text = user_config.read_text(encoding="utf-8") if user_config is not None else ""
+    if plugin_dirs:
+        chosen = terraform.with_plugin_dirs([*plugin_dirs, mirror])
+    elif user_config is not None and _PROVIDER_INSTALLATION.search(user_text):
+        chosen = replace(
+            terraform,
+            provider_sources=(f"the provider_installation of {user_config}",),
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(user_config)
+    else:
+        env["TF_CLI_CONFIG_FILE"] = str(_offline_config(mirror, user_text))
+        chosen = replace(
+            terraform, provider_sources=(f"tfgen's provider mirror {mirror} (hashicorp/aws)",)
+        )
+    return replace(chosen, offline=True).with_env(env)
+
+
+def _offline_config(mirror: Path, user_text: str) -> Path:
+    """A CLI config: the user's settings, plus hashicorp/aws from the mirror and others direct."""
     text = (
-        "provider_installation {\n"
+        user_text.rstrip() + ("\n\n" if user_text.strip() else "") + "provider_installation {\n"
         "  filesystem_mirror {\n"
         f'    path    = "{mirror}"\n'
         '    include = ["registry.terraform.io/hashicorp/aws"]\n'
@@ -218,15 +383,11 @@ def offline(terraform: Terraform) -> Terraform:
         "  }\n"
         "}\n"
     )
-    if not config.is_file() or config.read_text(encoding="utf-8") != text:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    config = cache_dir() / f"terraformrc-offline-{digest}"
+    if not config.is_file():
         # Concurrent runs share this file: replace it atomically, never truncate it in place.
-        write_text_atomic(config, text, force=True)
-    return terraform.with_env(
-        {
-            "TF_CLI_CONFIG_FILE": str(config),
-            "AWS_ACCESS_KEY_ID": "mock-access-key",
-            "AWS_SECRET_ACCESS_KEY": "mock-secret-key",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "CHECKPOINT_DISABLE": "1",
-        }
-    )
+        # 0600: the user's part may hold registry credentials.
+        config.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(config, text, mode=0o600, force=True)
+    return config

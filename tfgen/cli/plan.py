@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from tfgen.errors import InputError, TerraformError
 from tfgen.fileio import check_target, write_text_atomic
 from tfgen.gate import Batch
 from tfgen.redact import input_secrets, redact_data, scrub
-from tfgen.terraform import Terraform, offline, offline_workdir
+from tfgen.terraform import Terraform, offline, offline_workdir, user_cli_config
 
 
 def register(sub: Subparsers) -> None:
@@ -44,6 +45,15 @@ def register(sub: Subparsers) -> None:
         "(no cloud access; computed values stay unknown)",
     )
     parser.add_argument(
+        "--plugin-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="install providers only from this mirror directory (terraform init -plugin-dir; "
+        "repeatable); with --offline, tfgen's AWS mirror is searched too",
+    )
+    parser.add_argument(
         "--save-plan",
         type=Path,
         metavar="FILE",
@@ -61,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--save-plan", "takes one DIR, got several")
         check_target(args.save_plan, force=args.force)
     pack, config = options.prepare(args)
+    plugin_dirs = [_existing_dir(p) for p in args.plugin_dir]
     terraform = Terraform.find(args.terraform)
     if args.offline:
-        terraform = offline(terraform)
+        user_config = user_cli_config(os.environ, Path.home())
+        terraform = offline(terraform, plugin_dirs, user_config)
+    else:
+        terraform = terraform.with_plugin_dirs(plugin_dirs)
     batch = Batch()
     for directory in dirs:
         given = input_secrets(directory, args.var, var_files)
@@ -112,6 +126,12 @@ def _module_dirs(items: list[str]) -> list[Path]:
         if path.resolve() not in [d.resolve() for d in dirs]:
             dirs.append(path)
     return dirs
+
+
+def _existing_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise InputError(str(path), "no such plugin directory")
+    return path.resolve()
 
 
 def _existing_file(path: Path) -> Path:
