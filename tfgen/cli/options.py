@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import re
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tfgen import gate
 from tfgen.config import ENFORCEMENTS, Config
 from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions
+from tfgen.errors import InputError
 from tfgen.fileio import STDOUT, check_target, write_text_atomic
-from tfgen.model import SEVERITIES
+from tfgen.model import SEVERITIES, Report
 from tfgen.report import FORMATS, render
+from tfgen.report.text import verdict_line
 from tfgen.rulepack import RulePack
 
 # Batches of at least this many plans show a progress bar on a terminal.
@@ -50,12 +57,36 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="tfgen config file (default: the nearest .tfgen.toml or pyproject.toml [tool.tfgen])",
     )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
     parser.add_argument(
-        "--output", type=Path, help="write the report here instead of stdout (- is stdout)"
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format on stdout, and for --output PATH without a format (default: text)",
+    )
+    parser.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="[FORMAT=]PATH",
+        help="write a report here instead of stdout; repeat for several formats from one "
+        "evaluation (e.g. --output sarif=tfgen.sarif --output markdown=review.md); - is stdout. "
+        "The one-line verdict then goes to stderr",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite an existing --output (or --save-plan)"
+    )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print nothing but errors (reports still go to --output files)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text report and verdict: auto (default) on a terminal, unless NO_COLOR "
+        "is set; FORCE_COLOR forces it",
     )
     parser.add_argument(
         "--fail-on",
@@ -69,17 +100,57 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def output_path(args: argparse.Namespace) -> Path | None:
-    """The report file, or None for stdout."""
-    output: Path | None = args.output
-    return None if output is None or str(output) == STDOUT else output
+@dataclass(frozen=True)
+class Target:
+    """One report: its format, and its file (None: stdout)."""
+
+    fmt: str
+    path: Path | None
+
+
+_FORMAT_PREFIX = re.compile(r"([a-z]+)=(.*)", re.DOTALL)
+
+
+def output_targets(args: argparse.Namespace) -> list[Target]:
+    """The reports to write: each --output ([FORMAT=]PATH), or --format on stdout without one."""
+    values: list[str] = [str(v) for v in args.output]
+    if not values:
+        return [] if args.quiet else [Target(args.format, None)]
+    targets: list[Target] = []
+    for value in values:
+        match = _FORMAT_PREFIX.fullmatch(value)
+        fmt, path = (match.group(1), match.group(2)) if match else (args.format, value)
+        if fmt not in FORMATS:
+            raise InputError(
+                "--output", f"{value}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
+            )
+        if not path:
+            raise InputError("--output", f"{value}: no path after the format")
+        targets.append(Target(fmt, None if path == STDOUT else Path(path)))
+    if sum(1 for t in targets if t.path is None) > 1:
+        raise InputError("--output", "only one report can go to stdout (-)")
+    files = [t.path.resolve() for t in targets if t.path is not None]
+    if len(set(files)) < len(files):
+        raise InputError("--output", "two reports name the same file")
+    return targets
+
+
+def use_color(choice: str, stream: TextIO, env: Mapping[str, str]) -> bool:
+    """--color, then NO_COLOR (no-color.org), then FORCE_COLOR, then whether `stream` is a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "") not in ("", "0", "false"):
+        return True
+    return env.get("TERM") != "dumb" and stream.isatty()
 
 
 def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
-    """What needs no plan: the report target, the rule pack and the config with the flags applied."""
-    output = output_path(args)
-    if output is not None:
-        check_target(output, force=args.force)
+    """What needs no plan: the report targets, the rule pack and the config with the flags applied."""
+    for target in output_targets(args):
+        if target.path is not None:
+            check_target(target.path, force=args.force)
     return gate.load_policy(args.rules, args.config, args.fail_on, args.severity_threshold)
 
 
@@ -105,9 +176,21 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
     )
     for error in report.errors:
         print(f"tfgen: error: {error}", file=sys.stderr)
-    text = render(report, args.format)
-    emit(text if text.endswith("\n") else text + "\n", output_path(args), force=args.force)
+    write_reports(args, report)
     return report.exit_code
+
+
+def write_reports(args: argparse.Namespace, report: Report) -> None:
+    """Every requested report, then the verdict on stderr unless a text report on stdout has it."""
+    targets = output_targets(args)
+    for target in targets:
+        color = target.path is None and use_color(args.color, sys.stdout, os.environ)
+        text = render(report, target.fmt, color=color)
+        emit(text if text.endswith("\n") else text + "\n", target.path, force=args.force)
+    text_on_stdout = any(t.path is None and t.fmt == "text" for t in targets)
+    if not args.quiet and not text_on_stdout and any(t.path is not None for t in targets):
+        color = use_color(args.color, sys.stderr, os.environ)
+        print(verdict_line(report, color=color), file=sys.stderr)
 
 
 def progress_bar(total: int) -> gate.Progress | None:
