@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -438,6 +439,32 @@ def test_writes_replace_files_atomically(tmp_path: Path) -> None:
     assert (tmp_path / "snapshot").read_text() == old
     assert "default     = 14" in (tmp_path / "variables.tf").read_text()
     assert not [p for p in tmp_path.rglob("*.tmp")], "temporary files left behind"
+
+
+def test_symlink_to_a_tfgen_file_elsewhere_is_never_written_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "--out", str(tmp_path / "other")]) == 0
+    other = tmp_path / "other" / "variables.tf"
+    before = other.read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "variables.tf").symlink_to(other)
+    assert main(["generate", "--out", str(out), "--deletion-window", "14"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert main(["generate", "--out", str(out), "--deletion-window", "14", "--force"]) == 0
+    assert other.read_bytes() == before
+    assert not (out / "variables.tf").is_symlink()
+    assert "default     = 14" in (out / "variables.tf").read_text()
+
+
+def test_fifo_target_is_refused_even_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo(tmp_path / "main.tf")
+    assert main(["generate", "--out", str(tmp_path), "--force"]) == 2
+    assert "a FIFO, not a regular file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.tf"], "wrote before refusing"
 
 
 def test_command_line_in_readme_reproduces_the_module(tmp_path: Path) -> None:
