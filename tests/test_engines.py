@@ -124,7 +124,9 @@ def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
     monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
     pack = RulePack(copy_pack(tmp_path))
     monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    with pytest.raises(ToolchainError, match=r"compiled to Wasm and TFGEN_OPA_BIN=.*no such file"):
+    with pytest.raises(
+        ToolchainError, match=r"needs OPA to compile it to Wasm: TFGEN_OPA_BIN=.*no such file"
+    ):
         open_engine("embedded", pack)
 
 

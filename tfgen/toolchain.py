@@ -50,7 +50,8 @@ def opa_binary() -> Path:
     if found:
         return Path(found)
     raise ToolchainError(
-        f"OPA {pins()['opa']} not found: run scripts/install-opa.sh or set TFGEN_OPA_BIN"
+        f"OPA {pins()['opa']} not found: install it (https://www.openpolicyagent.org/docs/"
+        "#running-opa) and put it on PATH as `opa`, or set TFGEN_OPA_BIN to the binary"
     )
 
 

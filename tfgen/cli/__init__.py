@@ -22,10 +22,15 @@ DESCRIPTION = (
 
 
 def _version_text() -> str:
+    from tfgen.rulepack import find_pack, policy_origin
     from tfgen.terraform import Terraform
     from tfgen.toolchain import opa_binary, opa_version, pins
 
     lines = [f"tfgen {__version__}"]
+    try:
+        lines.append(f"policy: {policy_origin(find_pack())}")
+    except TfgenError as exc:
+        lines.append(f"policy unavailable: {exc.message}")
     try:
         opa = opa_binary()
         lines.append(f"opa {opa_version(opa)} ({opa}; pinned {pins()['opa']})")
@@ -42,7 +47,7 @@ def _version_text() -> str:
 class _VersionAction(argparse.Action):
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
         super().__init__(
-            option_strings, dest, nargs=0, help="print tfgen, OPA and Terraform versions"
+            option_strings, dest, nargs=0, help="print tfgen, policy, OPA and Terraform versions"
         )
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:

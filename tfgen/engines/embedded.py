@@ -17,7 +17,7 @@ from tfgen.engines.base import Decision, decision
 from tfgen.engines.wasm import fit_initial_memory
 from tfgen.engines.wasmcache import dist_version, load_module
 from tfgen.errors import EngineError
-from tfgen.rulepack import ENTRYPOINT, RulePack, build_wasm
+from tfgen.rulepack import ENTRYPOINT, RulePack, compiled_pack
 from tfgen.toolchain import cache_dir, pins
 
 _MAX_BYTES = 512 * 1024 * 1024
@@ -36,7 +36,8 @@ class EmbeddedEngine:
         timeout: float = 120.0,
     ) -> None:
         self._pack = pack
-        path = build_wasm(pack)
+        compiled = compiled_pack(pack)
+        path = compiled.path
         config = PolicyConfig(
             pool_size=1,
             max_input_bytes=_MAX_BYTES,
@@ -52,7 +53,8 @@ class EmbeddedEngine:
         try:
             self._policy = _open_policy(wasm, config, cache_dir() / "wasm")
         except OpaWasmError as exc:
-            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt next run
+            if not compiled.shipped:
+                path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt next run
             raise EngineError(f"{path}: cannot load the compiled rule pack ({exc})") from exc
         if ENTRYPOINT not in self._policy.entrypoints:
             self._policy.close()
