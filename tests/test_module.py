@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from test_generator import MODULE, SEED_INPUTS, seed_json_text, valid_options
 
 from tfgen.cli import main
-from tfgen.module import seed
+from tfgen.module import interface, seed
 from tfgen.module.files import render
 from tfgen.module.options import ModuleOptions
 from tfgen.module.write import write
@@ -188,6 +188,13 @@ def test_examples_basic_is_a_root_tfgen_plans_offline_as_is(
     assert main(["plan", "kms-default/examples/basic", str(committed), "--offline"]) == 0
     captured = capsys.readouterr()
     assert "2 plans" in captured.out, captured.out + captured.err
+
+
+def test_readme_names_the_terraform_the_tests_run_with(terraform: Terraform) -> None:
+    assert terraform.version() == interface.TESTED_TERRAFORM
+    assert f"Run with Terraform {interface.TESTED_TERRAFORM} and AWS provider" in (
+        MODULE / "README.md"
+    ).read_text(encoding="utf-8")
 
 
 # --- the module's own terraform test files -----------------------------------------------------

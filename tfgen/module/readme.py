@@ -14,13 +14,13 @@ from tfgen.module.interface import (
     AWS_PROVIDER_MIN,
     OUTPUTS,
     TERRAFORM_MIN,
-    TESTED_AWS_PROVIDER,
     TESTED_TERRAFORM,
     TESTS_TERRAFORM_MIN,
     variables,
 )
 from tfgen.module.options import ModuleOptions, default_administrators
 from tfgen.module.write import MARKER
+from tfgen.toolchain import pins
 
 TEMPLATE = "README.md.tmpl"
 
@@ -127,5 +127,5 @@ def render(options: ModuleOptions, example: str) -> str:
         ),
         tests_terraform=TESTS_TERRAFORM_MIN,
         tested_terraform=TESTED_TERRAFORM,
-        tested_provider=TESTED_AWS_PROVIDER,
+        tested_provider=pins()["aws_provider_mirror"],
     )
