@@ -89,6 +89,12 @@ def plan_example(terraform: Terraform, module: Path, work: Path) -> dict[str, An
     return terraform.plan_json(example)
 
 
+def test_offline_provider_block_takes_only_arguments_current_providers_accept() -> None:
+    """skip_get_ec2_platforms (removed in AWS provider 5.0) would break --offline with --plugin-dir."""
+    assert "skip_get_ec2_platforms" not in OFFLINE_PROVIDER_BLOCK
+    assert "skip_credentials_validation = true" in OFFLINE_PROVIDER_BLOCK
+
+
 # --- formatting --------------------------------------------------------------------------------
 
 

@@ -23,7 +23,9 @@ from tfgen.toolchain import cache_dir, pins
 EMBEDDED = "embedded"
 TIMEOUT_SECONDS = 1800
 
-# Provider settings that let the AWS provider plan with mock credentials and no network.
+# Provider settings that let the AWS provider plan with mock credentials and no network, with
+# arguments every provider from 3.x to 6.x accepts (skip_get_ec2_platforms is gone since 5.0;
+# without it 3.x and 4.x only log that the EC2 platform lookup failed).
 OFFLINE_PROVIDER_BLOCK = """\
 provider "aws" {
   region                      = "us-east-1"
@@ -32,7 +34,6 @@ provider "aws" {
   skip_credentials_validation = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
-  skip_get_ec2_platforms      = true
   skip_region_validation      = true
   max_retries                 = 1
 }
