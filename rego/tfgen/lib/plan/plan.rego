@@ -218,19 +218,34 @@ _shapes := {address: _shape(rc) | some address, rc in changes; rc.type in _linke
 
 _linked_types := key_types | {"aws_kms_key_policy", "aws_cloudtrail"}
 
-# Linked resource changes by configuration address (one per instance under count/for_each).
-# Indexes are complete rules: built once, then every lookup is a hash lookup.
-_instances := object.union(_single_instances, {k: v | some k, v in _instance_sets})
+# Indexes of the instances of resources under count/for_each, complete rules built once (OPA
+# builds a multi-value rule in quadratic time in its values, so only keyed instances go in;
+# every other instance is found by its address).
 
-# Without count or for_each (here or on an enclosing module) the address is the only instance:
-# a comprehension, because OPA builds the multi-value rule below in quadratic time.
-_single_instances := {address: {address} | some address, shape in _shapes; shape.config == address}
-
-_instance_sets[key] contains address if {
+# Instances with their own count/for_each key, by configuration address and module instance.
+_keyed_sets[_group(shape.config, _module_keys(shape.keys))] contains address if {
 	some address, shape in _shapes
-	key := shape.config
-	key != address
+	shape.keys[count(shape.keys) - 1] != ""
 }
+
+# Instances inside a module call with count/for_each, by configuration address.
+_in_keyed_module_sets[shape.config] contains address if {
+	some address, shape in _shapes
+	_keyed_module(shape.keys)
+}
+
+_keyed_module(keys) if {
+	some key in _module_keys(keys)
+	key != ""
+}
+
+_keyed := {k: v | some k, v in _keyed_sets}
+
+_in_keyed_module := {k: v | some k, v in _in_keyed_module_sets}
+
+_group(config, module_keys) := concat("|", array.concat([config], module_keys))
+
+_module_keys(keys) := array.slice(keys, 0, count(keys) - 1)
 
 # Managed resources of every module's configuration, by configuration address.
 _config_resources := {concat("", [_prefix(path), res.type, ".", res.name]): res |
@@ -418,17 +433,29 @@ _open(i, k, fixed) := k if i < fixed
 
 _open(i, _, fixed) := "*" if i >= fixed
 
-# A pattern without "*" is one address, looked up directly; one with "*" is matched against the
-# instances of the configuration address.
-_matching(config, pattern) := {address | address := _render(config, pattern); _shapes[address]} if not "*" in pattern
-
-_matching(config, pattern) := {address |
-	some address in object.get(_instances, config, set())
+# The instances a pattern admits, by lookups: a pattern without "*" is one address; with "*",
+# the address without those keys (what count/for_each would add) if that exists, else the keyed
+# instances of its module instance, else (a module key open too) every instance of the
+# configuration address that fits.
+_matching(config, pattern) := {address | address := _render(config, pattern); _shapes[address]} if {
+	not "*" in pattern
+} else := unkeyed if {
+	unkeyed := {address | address := _render(config, [_unkeyed(k) | some k in pattern]); _shapes[address]}
+	count(unkeyed) > 0
+} else := object.get(_keyed, _group(config, _module_keys(pattern)), set()) if {
+	not "*" in _module_keys(pattern)
+} else := {address |
+	candidates := object.get(_in_keyed_module, config, set()) | object.get(_keyed, _group(config, [_unkeyed(k) | some k in _module_keys(pattern)]), set())
+	some address in candidates
 	keys := _shapes[address].keys
 	every i, k in pattern {
 		k in {"*", keys[i]}
 	}
-} if "*" in pattern
+}
+
+_unkeyed("*") := ""
+
+_unkeyed(key) := key if key != "*"
 
 _render(config, pattern) := concat(".", array.concat(calls, [concat("", [_last_two(config), pattern[n - 1]])])) if {
 	parts := split(config, ".")

@@ -297,6 +297,7 @@ test_module_instance_keys if {
 		_at(`aws_kms_key.keys["k"]`, "aws_kms_key", "keys", {}, {}),
 		_in_module(`module.per_key["k"]`, _trail_at(`module.per_key["k"].aws_cloudtrail.this`, "this")),
 		_trail_at("aws_cloudtrail.list", "list"),
+		_trail_at("aws_cloudtrail.whole", "whole"),
 		# Inside module instance ["a"], a same-key reference without a matching key: the
 		# candidates stay in that module instance.
 		_in_module(`module.logs["a"]`, _trail_at(`module.logs["a"].aws_cloudtrail.fe["q"]`, "fe")),
@@ -321,6 +322,8 @@ test_module_instance_keys if {
 			_res("aws_cloudtrail", "a", _kms_ref([`module.logs["a"].key_arn`, `module.logs["a"]`])),
 			_res("aws_cloudtrail", "fek", _kms_ref(["module.logs", "each.key"])),
 			_res("aws_cloudtrail", "list", _kms_ref([`module.logs["a"].key_arns[0]`, `module.logs["a"].key_arns`, `module.logs["a"]`])),
+			# values(module.logs)[0].key_arn: any instance of the module.
+			_res("aws_cloudtrail", "whole", _kms_ref(["module.logs"])),
 			object.union(
 				_res("aws_cloudtrail", "fev", _kms_ref(["each.value.key_arn", "each.value"])),
 				{"for_each_expression": {"references": ["module.logs"]}},
@@ -342,11 +345,15 @@ test_module_instance_keys if {
 		`module.per_key["k"].aws_cloudtrail.this`: {`aws_kms_key.keys["k"]`},
 		"aws_cloudtrail.list": {`module.logs["a"].aws_kms_key.this`},
 		`module.logs["a"].aws_cloudtrail.fe["q"]`: set(),
+		"aws_cloudtrail.whole": set(),
 	} with input as t.plan_with_config(changes, config)
-	plan.trail_candidates == {`module.logs["a"].aws_cloudtrail.fe["q"]`: {
-		`module.logs["a"].aws_kms_key.many["k1"]`,
-		`module.logs["a"].aws_kms_key.many["k2"]`,
-	}} with input as t.plan_with_config(changes, config)
+	plan.trail_candidates == {
+		`module.logs["a"].aws_cloudtrail.fe["q"]`: {
+			`module.logs["a"].aws_kms_key.many["k1"]`,
+			`module.logs["a"].aws_kms_key.many["k2"]`,
+		},
+		"aws_cloudtrail.whole": {`module.logs["a"].aws_kms_key.this`, `module.logs["x.module.y"].aws_kms_key.this`},
+	} with input as t.plan_with_config(changes, config)
 	plan.config_address(nested) == "module.logs.module.inner.aws_kms_key.this"
 	plan.config_address(key_dot) == "module.logs.aws_kms_key.this"
 }
