@@ -471,3 +471,32 @@ test_key_policy_resource_on_an_undecided_instance if {
 		`aws_kms_key.this["b"]`: {`aws_kms_key.this["b"]`, "aws_kms_key_policy.p"},
 	}
 }
+
+# Same-key links through an alias under for_each and through a counted module's argument.
+test_same_key_through_aliases_and_module_arguments if {
+	changes := [
+		_key_at(`aws_kms_key.this["a"]`),
+		_key_at(`aws_kms_key.this["b"]`),
+		_at("aws_kms_key.c[0]", "aws_kms_key", "c", {}, {}),
+		_at("aws_kms_key.c[1]", "aws_kms_key", "c", {}, {}),
+		_trail_at(`aws_cloudtrail.via_alias["b"]`, "via_alias"),
+		_in_module("module.per[1]", _trail_at("module.per[1].aws_cloudtrail.this", "this")),
+	]
+	config := {
+		"resources": [
+			object.union(
+				_res("aws_kms_alias", "this", {"target_key_id": {"references": ["each.value.key_id", "each.value"]}}),
+				{"for_each_expression": {"references": ["aws_kms_key.this"]}},
+			),
+			_res("aws_cloudtrail", "via_alias", _kms_ref(["aws_kms_alias.this", "each.key"])),
+		],
+		"module_calls": {"per": {
+			"expressions": {"key": {"references": ["aws_kms_key.c", "count.index"]}},
+			"module": {"resources": [_res("aws_cloudtrail", "this", _kms_ref(["var.key"]))]},
+		}},
+	}
+	plan.trail_keys == {
+		`aws_cloudtrail.via_alias["b"]`: {`aws_kms_key.this["b"]`},
+		"module.per[1].aws_cloudtrail.this": {"aws_kms_key.c[1]"},
+	} with input as t.plan_with_config(changes, config)
+}
