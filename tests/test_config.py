@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tfgen.config import Config, check_rule_ids, find_config_files, load_config, loads_config
-from tfgen.errors import ConfigError
+from tfgen.errors import ConfigError, InputError
 from tfgen.model import Waiver
 
 FULL = """
@@ -136,3 +136,32 @@ def test_explicit_config_file(tmp_path: Path) -> None:
     assert load_config(path).severity_threshold == "high"
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_enforcement_off_needs_a_reason() -> None:
+    config = loads_config(
+        '[rules.KMS-002]\nenforcement = "off"\nreason = "deletion windows are set by the org SCP"\n'
+    )
+    assert config.off == {"KMS-002": "deletion windows are set by the org SCP"}
+    assert "KMS-002" not in config.enforcement
+    assert config.skipped({"KMS-001", "KMS-002"}) == {
+        "KMS-002": "off: deletion windows are set by the org SCP"
+    }
+    with pytest.raises(ConfigError, match=r'rules.KMS-002: enforcement = "off" needs reason'):
+        loads_config('[rules.KMS-002]\nenforcement = "off"\n')
+    with pytest.raises(ConfigError, match=r"unknown rule id 'KMS-404'"):
+        check_rule_ids(
+            loads_config('[rules.KMS-404]\nenforcement = "off"\nreason = "x"\n'), {"KMS-001"}
+        )
+
+
+def test_selection_flags() -> None:
+    known = {"KMS-001", "KMS-002", "CT-001"}
+    only = Config().with_selection(only=["KMS-001"])
+    assert only.skipped(known) == {"CT-001": "not an --only-rule", "KMS-002": "not an --only-rule"}
+    skip = Config().with_selection(skip=["CT-001"])
+    assert skip.skipped(known) == {"CT-001": "--skip-rule"}
+    with pytest.raises(InputError, match=r"^--skip-rule: unknown rule id 'KMS-9'"):
+        check_rule_ids(Config().with_selection(skip=["KMS-9"]), known)
+    with pytest.raises(InputError, match=r"^--only-rule: unknown rule id 'kms-001'"):
+        check_rule_ids(Config().with_selection(only=["kms-001"]), known)

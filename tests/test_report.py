@@ -312,6 +312,7 @@ def test_json_document() -> None:
         "reason": "Legacy key, rotation after migration",
         "owner": "alice",
         "expires": "2027-01-31",
+        "location": None,
     }
     assert data["summary"] == {
         "result": "fail",

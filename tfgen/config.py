@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
-from tfgen.errors import ConfigError
+from tfgen.errors import ConfigError, InputError
 from tfgen.model import SEVERITIES, Enforcement, Severity, Waiver
 
 CONFIG_FILE = ".tfgen.toml"
@@ -18,7 +18,8 @@ ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
 MIN_WINDOW, MAX_WINDOW = 7, 30  # the deletion windows AWS KMS accepts, in days
 
 _TOP_KEYS = {"fail_on", "severity_threshold", "min_deletion_window_days", "rules", "waivers"}
-_RULE_KEYS = {"enforcement"}
+_RULE_KEYS = {"enforcement", "reason"}
+OFF = "off"  # enforcement that skips a rule; needs a reason
 _WAIVER_KEYS = {"rule", "address", "reason", "owner", "expires"}
 _T = TypeVar("_T", bound=str)
 
@@ -33,6 +34,9 @@ class Config:
     enforcement: Mapping[str, Enforcement] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     files: tuple[str, ...] = ()
+    off: Mapping[str, str] = field(default_factory=dict)  # rule id -> why it is switched off
+    only_rules: tuple[str, ...] = ()
+    skip_rules: tuple[str, ...] = ()
 
     def rule_data(self) -> dict[str, Any]:
         """What the rules see as `data.tfgen_config` (absent keys take the rules' defaults)."""
@@ -53,6 +57,22 @@ class Config:
                 "--severity-threshold", severity_threshold, SEVERITIES
             )
         return replace(self, **changes)
+
+    def with_selection(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> Config:
+        """Command-line rule selection: evaluate only these rules, and/or skip these."""
+        return replace(self, only_rules=tuple(only), skip_rules=tuple(skip))
+
+    def skipped(self, known: Iterable[str]) -> dict[str, str]:
+        """The rules of the pack this config switches off, each with why."""
+        why: dict[str, str] = {}
+        for rule_id in sorted(known):
+            if self.only_rules and rule_id not in self.only_rules:
+                why[rule_id] = "not an --only-rule"
+            elif rule_id in self.skip_rules:
+                why[rule_id] = "--skip-rule"
+            elif rule_id in self.off:
+                why[rule_id] = f"off: {self.off[rule_id]}"
+        return why
 
 
 def find_config_files(start: Path) -> list[Path]:
@@ -90,6 +110,7 @@ def merge(tables: Sequence[tuple[str, Mapping[str, Any]]]) -> Config:
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     enforcement: dict[str, Enforcement] = {}
+    off: dict[str, str] = {}
     waivers: list[Waiver] = []
     for source, table in tables:
         parsed = _parse(source, table)
@@ -99,26 +120,34 @@ def merge(tables: Sequence[tuple[str, Mapping[str, Any]]]) -> Config:
                     raise ConfigError(f"{source}: {key} is also set in {origin[key]}")
                 values[key], origin[key] = parsed[key], source
         for rule_id, level in parsed["enforcement"].items():
-            if rule_id in enforcement:
+            if rule_id in enforcement or rule_id in off:
                 raise ConfigError(f"{source}: rules.{rule_id} is also set in another config file")
-            enforcement[rule_id] = level
+            if level == OFF:
+                off[rule_id] = parsed["reasons"][rule_id]
+            else:
+                enforcement[rule_id] = level
         waivers.extend(parsed["waivers"])
     return Config(
         **values,
         enforcement=enforcement,
         waivers=tuple(waivers),
         files=tuple(source for source, _ in tables),
+        off=off,
     )
 
 
 def check_rule_ids(config: Config, known: set[str]) -> None:
-    """Every rule id the config names must exist in the rule pack."""
-    for rule_id in sorted({*config.enforcement, *(w.rule_id for w in config.waivers)}):
+    """Every rule id the config and the selection flags name must exist in the rule pack."""
+    listing = ", ".join(sorted(known))
+    for flag, ids in (("--only-rule", config.only_rules), ("--skip-rule", config.skip_rules)):
+        for rule_id in ids:
+            if rule_id not in known:
+                raise InputError(flag, f"unknown rule id {rule_id!r} (known: {listing})")
+    named = {*config.enforcement, *config.off, *(w.rule_id for w in config.waivers)}
+    for rule_id in sorted(named):
         if rule_id not in known:
             where = ", ".join(config.files) or "config"
-            raise ConfigError(
-                f"{where}: unknown rule id {rule_id!r} (known: {', '.join(sorted(known))})"
-            )
+            raise ConfigError(f"{where}: unknown rule id {rule_id!r} (known: {listing})")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -166,7 +195,8 @@ def _parse(source: str, table: Mapping[str, Any]) -> dict[str, Any]:
     rules = table.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{source}: rules must be a table of rule ids")
-    enforcement: dict[str, Enforcement] = {}
+    enforcement: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     for rule_id, settings in rules.items():
         if not isinstance(settings, dict):
             raise ConfigError(f"{source}: rules.{rule_id} must be a table")
@@ -174,9 +204,16 @@ def _parse(source: str, table: Mapping[str, Any]) -> dict[str, Any]:
         if "enforcement" not in settings:
             raise ConfigError(f"{source}: rules.{rule_id} needs enforcement")
         enforcement[rule_id] = _choice(
-            f"{source}: rules.{rule_id}.enforcement", settings["enforcement"], ENFORCEMENTS
+            f"{source}: rules.{rule_id}.enforcement", settings["enforcement"], (*ENFORCEMENTS, OFF)
         )
+        reason = settings.get("reason", "")
+        if not isinstance(reason, str) or (enforcement[rule_id] == OFF and not reason.strip()):
+            raise ConfigError(
+                f'{source}: rules.{rule_id}: enforcement = "off" needs reason = "why it is off"'
+            )
+        reasons[rule_id] = " ".join(reason.split())
     out["enforcement"] = enforcement
+    out["reasons"] = reasons
     waivers = table.get("waivers", [])
     if not isinstance(waivers, list):
         raise ConfigError(f"{source}: waivers must be an array of tables ([[waivers]])")

@@ -17,6 +17,7 @@ from tfgen.planfile import STDIN, load_plan, plan_info, validate_plan
 from tfgen.redact import Secrets, redact_plan, redact_report
 from tfgen.rulepack import RulePack, find_pack
 from tfgen.sources import attach_locations
+from tfgen.suppressions import read_suppressions
 from tfgen.waivers import finalize
 
 Progress = Callable[[int, int], None]
@@ -64,6 +65,8 @@ def load_policy(
     config_file: Path | None = None,
     fail_on: Enforcement | None = None,
     severity_threshold: Severity | None = None,
+    only_rules: Sequence[str] = (),
+    skip_rules: Sequence[str] = (),
 ) -> tuple[RulePack, Config]:
     """The rule pack and the config with the overrides applied; what needs no plan."""
     pack = find_pack(rules)
@@ -72,6 +75,7 @@ def load_policy(
             str(pack.root), "rule pack has no rules (tfgen/rules/<group>/<name>/<name>.rego)"
         )
     config = load_config(config_file).with_flags(fail_on, severity_threshold)
+    config = config.with_selection(only_rules, skip_rules)
     check_rule_ids(config, {rule.rule_id for rule in pack.rules})
     return pack, config
 
@@ -92,6 +96,9 @@ def run(
     problem, the batch's own included, ends up in `report.errors`, and no string in the report
     holds a secret the batch found; nothing is printed.
     """
+    base = base or Path.cwd()
+    known = {rule.rule_id for rule in pack.rules}
+    inline = read_suppressions(batch.plans, batch.source_dirs, base, known)
     report = None
     errors = list(batch.errors)
     if batch.plans:
@@ -106,7 +113,7 @@ def run(
                 opened.close()
     if report is None:
         report = unevaluated_report(engine, pack, errors)
-    report = attach_locations(report, batch.plans, batch.source_dirs, base or Path.cwd())
-    report = finalize(report, config, today or dt.date.today())
+    report = attach_locations(report, batch.plans, batch.source_dirs, base)
+    report = finalize(report, config, today or dt.date.today(), inline)
     # Every secret leaves the report's own strings before any renderer escapes them.
     return redact_report(report, batch.secrets)

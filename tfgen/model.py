@@ -20,13 +20,17 @@ class SourceLocation:
 
 @dataclass(frozen=True)
 class Waiver:
-    """An accepted finding: rule id and address pattern, with who, why and until when."""
+    """An accepted finding: rule id and address pattern, with who, why and until when.
+
+    An inline `tfgen:ignore` comment has its `location`, and `expires` "" when it never ends.
+    """
 
     rule_id: str
     address: str
     reason: str
     owner: str
     expires: str
+    location: SourceLocation | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Report:
     errors: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     fail_on: Enforcement = "mandatory"
+    skipped_rules: tuple[tuple[str, str], ...] = ()  # (rule id, why): findings not reported
 
     def blocks(self, finding: Finding) -> bool:
         """Whether this finding fails the gate: unwaived, and mandatory unless fail_on is advisory."""

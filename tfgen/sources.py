@@ -147,26 +147,50 @@ class SourceMap:
         parsed = parse_address(address)
         if parsed is None:
             return None
-        directory: Path | None = self.root
-        config: Mapping[str, Any] | None = self.config
+        dirs = self.module_dirs(parsed.modules)
         call_site: tuple[Path, int] | None = None
-        for depth, name in enumerate(parsed.modules):
+        for directory, name in zip(dirs, parsed.modules, strict=False):
             if directory is not None:
                 call_site = self._module_blocks(directory).get(("module", name)) or call_site
-            call = _obj(_obj(_obj(config).get("module_calls")).get(name))
-            directory = self._module_dir(parsed.modules[: depth + 1], directory, call)
-            config = call.get("module")
         kind = "data" if parsed.mode == "data" else "resource"
         hit = (
-            self._module_blocks(directory).get((kind, parsed.type, parsed.name))
-            if directory
+            self._module_blocks(dirs[-1]).get((kind, parsed.type, parsed.name))
+            if dirs[-1]
             else None
         )
         target = hit or call_site
         if target is None:
             return None
         path, line = target
-        return SourceLocation(file=self._relative(path), line=line)
+        return SourceLocation(file=self.relative(path), line=line)
+
+    def module_dirs(self, modules: Sequence[str]) -> tuple[Path | None, ...]:
+        """The root directory, then the directory of each nested call (None: not the user's code)."""
+        directory: Path | None = self.root
+        config: Mapping[str, Any] | None = self.config
+        dirs = [directory]
+        for depth, name in enumerate(modules):
+            call = _obj(_obj(_obj(config).get("module_calls")).get(name))
+            directory = self._module_dir(tuple(modules[: depth + 1]), directory, call)
+            config = call.get("module")
+            dirs.append(directory)
+        return tuple(dirs)
+
+    def local_dirs(self) -> set[Path]:
+        """The root and every module directory of the user's own code that the plan calls."""
+        found = {self.root}
+        pending: list[tuple[tuple[str, ...], Path | None, Mapping[str, Any]]] = [
+            ((), self.root, self.config)
+        ]
+        while pending:
+            keys, directory, config = pending.pop()
+            for name, call in _obj(config.get("module_calls")).items():
+                call = _obj(call)
+                child = self._module_dir((*keys, name), directory, call)
+                if child is not None and child.is_dir():
+                    found.add(child)
+                pending.append(((*keys, name), child, _obj(call.get("module"))))
+        return found
 
     def _module_dir(
         self, keys: tuple[str, ...], parent: Path | None, call: Mapping[str, Any]
@@ -179,7 +203,8 @@ class SourceMap:
             return (parent / source).resolve()
         return None  # a registry or remote module: not the user's code
 
-    def _relative(self, path: Path) -> str:
+    def relative(self, path: Path) -> str:
+        """`path` as reports show it: relative to the base, else to the planned directory."""
         for base in (self.base, self.root):
             if path.is_relative_to(base):
                 return path.relative_to(base).as_posix()

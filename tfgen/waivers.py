@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from tfgen.config import Config, check_rule_ids
 from tfgen.model import SEVERITIES, Finding, Report, Severity, Waiver
+from tfgen.suppressions import InlineSuppressions
 
 
 def address_matches(pattern: str, address: str) -> bool:
@@ -72,13 +73,26 @@ def at_or_above(severity: Severity, threshold: Severity) -> bool:
     return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
 
 
-def finalize(report: Report, config: Config, today: dt.date) -> Report:
-    """The report as the gate sees it under this config on this day."""
+def finalize(
+    report: Report,
+    config: Config,
+    today: dt.date,
+    inline: InlineSuppressions | None = None,
+) -> Report:
+    """The report as the gate sees it under this config and these inline suppressions on this day."""
     known = {rule.rule_id for rule in report.rules}
     if known:
         check_rule_ids(config, known)
     findings = override_enforcement(report.findings, config)
     findings, notices = apply_waivers(findings, config.waivers, today)
+    if inline is not None:
+        findings, inline_notices = inline.apply(findings, today)
+        notices += inline_notices
+    skipped = config.skipped(known)
+    if skipped:
+        findings = tuple(f for f in findings if f.rule_id not in skipped)
+        listed = ", ".join(f"{rule_id} ({why})" for rule_id, why in skipped.items())
+        notices += (f"{len(skipped)} rule(s) skipped, their findings not reported: {listed}",)
     shown = tuple(f for f in findings if at_or_above(f.severity, config.severity_threshold))
     hidden = len(findings) - len(shown)
     if hidden:
@@ -90,4 +104,5 @@ def finalize(report: Report, config: Config, today: dt.date) -> Report:
         findings=shown,
         notices=report.notices + notices,
         fail_on=config.fail_on,
+        skipped_rules=tuple(skipped.items()),
     )

@@ -19,7 +19,8 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--source-dir",
         type=Path,
-        help="the directory the plans were made in: findings then point at its .tf file:line",
+        help="the directory the plans were made in: findings then point at its .tf file:line, "
+        "and its tfgen:ignore comments apply",
     )
     options.add_gate_arguments(parser)
     parser.set_defaults(func=run)

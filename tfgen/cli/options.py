@@ -58,6 +58,20 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="tfgen config file (default: the nearest .tfgen.toml or pyproject.toml [tool.tfgen])",
     )
     parser.add_argument(
+        "--only-rule",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="report only this rule's findings (repeatable); the others are listed as skipped",
+    )
+    parser.add_argument(
+        "--skip-rule",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="do not report this rule's findings (repeatable); listed as skipped in the report",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="text",
@@ -151,7 +165,14 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
     for target in output_targets(args):
         if target.path is not None:
             check_target(target.path, force=args.force)
-    return gate.load_policy(args.rules, args.config, args.fail_on, args.severity_threshold)
+    return gate.load_policy(
+        args.rules,
+        args.config,
+        args.fail_on,
+        args.severity_threshold,
+        only_rules=args.only_rule,
+        skip_rules=args.skip_rule,
+    )
 
 
 def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config: Config) -> int:

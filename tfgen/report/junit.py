@@ -54,8 +54,13 @@ def _suite(
     for finding in findings:
         suite.append(_case(report, finding, helps.get(finding.rule_id, Guidance())))
     with_findings = {f.rule_id for f in findings}
+    skipped = dict(report.skipped_rules)
     for rule in sorted(report.rules, key=lambda r: r.rule_id):
-        if rule.rule_id not in with_findings:
+        if rule.rule_id in skipped:
+            case = _element("testcase", {"classname": rule.rule_id, "name": "skipped", "time": "0"})
+            case.append(_element("skipped", {"message": f"rule skipped: {skipped[rule.rule_id]}"}))
+            suite.append(case)
+        elif rule.rule_id not in with_findings:
             suite.append(
                 _element("testcase", {"classname": rule.rule_id, "name": PASSING_NAME, "time": "0"})
             )

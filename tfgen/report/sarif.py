@@ -192,19 +192,26 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]
     }
     if finding.waiver is not None:
         waiver = finding.waiver
-        result["suppressions"] = [
-            {
-                "kind": "external",
-                "status": "accepted",
-                "justification": waiver.reason,
-                "properties": {
-                    "owner": waiver.owner,
-                    "expires": waiver.expires,
-                    "rule_id": waiver.rule_id,
-                    "address": waiver.address,
-                },
+        suppression: dict[str, Any] = {
+            "kind": "external",
+            "status": "accepted",
+            "justification": waiver.reason,
+            "properties": {
+                "owner": waiver.owner,
+                "expires": waiver.expires,
+                "rule_id": waiver.rule_id,
+                "address": waiver.address,
+            },
+        }
+        if waiver.location is not None:  # a tfgen:ignore comment beside the resource
+            suppression["kind"] = "inSource"
+            suppression["location"] = {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": waiver.location.file},
+                    "region": {"startLine": waiver.location.line},
+                }
             }
-        ]
+        result["suppressions"] = [suppression]
     return result
 
 

@@ -1,0 +1,66 @@
+"""README `## Inline suppressions`: the shown comment and commands run as shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_readme import blocks, commands, project, section
+
+from tfgen.cli import main
+
+__all__ = ["project"]  # the fixture: a checkout whose infra/ has a key with rotation off
+
+
+@pytest.mark.terraform
+def test_inline_suppression_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = section("Inline suppressions")
+    (snippet,) = blocks(text, "hcl")
+    comment, header = snippet.strip().splitlines()
+    main_tf = project / "infra" / "main.tf"
+    assert main_tf.read_text().startswith(header + "\n")
+    main_tf.write_text(f"{comment}\n{main_tf.read_text()}")
+    expires = dt.date.fromisoformat(re.search(r"expires=(\S+)", comment).group(1))  # type: ignore[union-attr]
+    (script,) = blocks(text, "sh")
+    steps = commands(script)
+    assert [until for _, _, until in steps] == [expires, expires, None]
+    waiving = dt.date.today() < expires  # from that date the comment expires: KMS-001 blocks
+    outputs = []
+    for argv, expected, until in steps:
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == (1 if until is not None and not waiving else expected), err
+        outputs.append(out)
+    if waiving:
+        assert "Rotation is done by the quarterly re-encryption job" in outputs[0]
+        assert "infra/main.tf:1" in outputs[0]
+    sarif = json.loads((project / "tfgen.sarif").read_text())
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "KMS-001"]
+    if waiving:
+        assert result["suppressions"][0]["kind"] == "inSource"
+        location = result["suppressions"][0]["location"]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == "infra/main.tf"
+        assert location["region"]["startLine"] == 1
+
+
+@pytest.mark.terraform
+def test_rule_selection_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = section("Rule selection")
+    flags, with_config = (commands(script) for script in blocks(text, "sh"))
+    (config,) = blocks(text, "toml")
+    assert [code for _, code, _ in flags] == [1, 0, 0, 2]
+    for argv, expected, _ in flags:
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == expected, err
+        if "--skip-rule" in argv and code == 0:
+            assert "notice: 1 rule(s) skipped, their findings not reported: KMS-001" in out
+    (project / ".tfgen.toml").write_text(config)
+    ((argv, expected, _),) = with_config
+    assert main(argv) == expected
+    assert "KMS-001 (off: Keys are rotated by the quarterly re-encryption job" in (
+        capsys.readouterr().out
+    )
