@@ -58,7 +58,7 @@ def test_pyproject_reads_tool_tfgen_only() -> None:
 def test_flags_override_file() -> None:
     config = loads_config(FULL).with_flags(fail_on="mandatory", severity_threshold="high")
     assert (config.fail_on, config.severity_threshold) == ("mandatory", "high")
-    with pytest.raises(ConfigError, match="--fail-on must be one of"):
+    with pytest.raises(ConfigError, match="fail_on must be one of"):
         config.with_flags(fail_on="sometimes")
 
 

@@ -182,7 +182,12 @@ def test_compose_up_is_healthy_and_enforces_the_token(
         finally:
             wrong.close()
         # A container docker-compose started is reused, and never stopped, by tfgen.
-        docker_engine = DockerEngine(pack, compose_file=project / "docker-compose.yml", token=TOKEN)
+        docker_engine = DockerEngine(
+            pack,
+            compose_env=dict(os.environ),
+            compose_file=project / "docker-compose.yml",
+            token=TOKEN,
+        )
         assert docker_engine.started is False
         docker_engine.close()
         assert (
@@ -235,7 +240,9 @@ def test_docker_engine_runs_a_hardened_container_and_removes_it(
     project: Path, cleanup: None, docker_client: Any
 ) -> None:
     pack = find_pack(project / "rego")
-    engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
+    engine = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=project / "docker-compose.yml"
+    )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     try:
         assert engine.started is True
@@ -268,11 +275,13 @@ def test_keep_running_then_reuse_then_opa_down(
     pack = find_pack(project / "rego")
     compose_file = project / "docker-compose.yml"
     name = os.environ["TFGEN_OPA_CONTAINER"]
-    first = DockerEngine(pack, compose_file=compose_file, keep_running=True)
+    first = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=compose_file, keep_running=True
+    )
     first.close()
     assert first.started is True
     assert _state(name) == "running"
-    second = DockerEngine(pack, compose_file=compose_file)
+    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
     assert second.started is False
     assert second.notices() == (f"reused running container {name}",)
     second.close()
@@ -293,7 +302,9 @@ def test_container_stopped_mid_run_is_an_error(
     project: Path, cleanup: None, docker_client: Any
 ) -> None:
     pack = find_pack(project / "rego")
-    engine = DockerEngine(pack, compose_file=project / "docker-compose.yml")
+    engine = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=project / "docker-compose.yml"
+    )
     container = docker_client.containers.get(os.environ["TFGEN_OPA_CONTAINER"])
 
     class StopsBeforeSecondPlan(list[tuple[PlanInfo, dict[str, Any]]]):
@@ -392,12 +403,17 @@ def test_an_image_that_cannot_be_had_is_exit_2(
 
 def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: None) -> None:
     compose_file = project / "docker-compose.yml"
-    first = DockerEngine(find_pack(project / "rego"), compose_file=compose_file, keep_running=True)
+    first = DockerEngine(
+        find_pack(project / "rego"),
+        compose_env=dict(os.environ),
+        compose_file=compose_file,
+        keep_running=True,
+    )
     first.close()
     rule = project / "rego" / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("does not rotate", "does not rotate its key"))
     pack = find_pack(project / "rego")
-    second = DockerEngine(pack, compose_file=compose_file)
+    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
     try:
         assert second.started is True
         report = evaluate_plans([(_info("k"), KEY_PLAN)], second, pack)
@@ -416,6 +432,10 @@ def test_a_taken_port_is_an_error_and_leaves_no_container(
         taken.bind(("127.0.0.1", int(os.environ["TFGEN_OPA_PORT"])))
         taken.listen(1)
         with pytest.raises(EngineError, match=r"cannot start container tfgen-test-\w+ from "):
-            DockerEngine(find_pack(project / "rego"), compose_file=project / "docker-compose.yml")
+            DockerEngine(
+                find_pack(project / "rego"),
+                compose_env=dict(os.environ),
+                compose_file=project / "docker-compose.yml",
+            )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     assert not docker_client.containers.list(all=True, filters={"name": name})

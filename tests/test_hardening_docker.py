@@ -354,6 +354,7 @@ def test_configuration_survives_an_opa_restart_between_plans(
         engine = DockerEngine(
             find_pack(project.root / "rego"),
             {"min_deletion_window_days": 7},
+            compose_env=dict(os.environ),
             compose_file=project.root / "docker-compose.yml",
         )
     finally:

@@ -48,13 +48,13 @@ class Config:
     def with_flags(
         self, fail_on: str | None = None, severity_threshold: str | None = None
     ) -> Config:
-        """Command-line flags win over the file."""
+        """Overrides (the command line's) win over the file."""
         changes: dict[str, Any] = {}
         if fail_on is not None:
-            changes["fail_on"] = _choice("--fail-on", fail_on, ENFORCEMENTS)
+            changes["fail_on"] = _choice("fail_on", fail_on, ENFORCEMENTS)
         if severity_threshold is not None:
             changes["severity_threshold"] = _choice(
-                "--severity-threshold", severity_threshold, SEVERITIES
+                "severity_threshold", severity_threshold, SEVERITIES
             )
         return replace(self, **changes)
 

@@ -21,6 +21,8 @@ class InputError(TfgenError):
 
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
 
 
 class ToolchainError(TfgenError):

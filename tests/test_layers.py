@@ -1,0 +1,45 @@
+"""The tree shows the layers: only the command line reads the environment or prints."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tfgen"
+
+# Toolchain locations (OPA binary, cache, provider mirror) are still read where they are used;
+# Terraform's child process inherits the environment on purpose.
+ENVIRON_ALLOWED = {"toolchain.py", "terraform.py", "redact.py"}
+
+
+def _core_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts)
+
+
+def _names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add(f"{node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            found.add(f"{node.func.id}()")
+    return found
+
+
+def test_the_core_reads_no_environment_variables() -> None:
+    readers = {
+        p.relative_to(PACKAGE).as_posix()
+        for p in _core_modules()
+        if {"os.environ", "os.getenv"} & _names(p)
+    }
+    assert readers <= ENVIRON_ALLOWED
+
+
+def test_the_core_never_prints_or_exits() -> None:
+    offenders = {
+        p.relative_to(PACKAGE).as_posix()
+        for p in _core_modules()
+        if {"print()", "exit()", "sys.exit"} & _names(p)
+    }
+    assert offenders == set()
