@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from conftest import FIXTURES, REGO, ROOT, PlanFn, free_port, missing
+from helpers import FIXTURES, REGO, ROOT, PlanFn, free_port, missing
 
 from tfgen.cli import main
 from tfgen.engines import EngineOptions, open_engine
@@ -347,13 +347,14 @@ def test_differential_embedded_vs_docker_on_every_fixture_plan(
     monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
     monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("TFGEN_COMPOSE_FILE", str(ROOT / "docker-compose.yml"))
+    compose_file = ROOT / "docker-compose.yml"
+    options = EngineOptions(compose_file=compose_file, compose_env=dict(os.environ))
     pack = find_pack(REGO)
     plans = [(_info(str(d.relative_to(FIXTURES))), plan_module(d)) for d in _fixture_dirs()]
     assert len(plans) >= 2
     reports = []
     for name in ("embedded", "docker"):
-        engine = open_engine(name, pack, {}, EngineOptions())
+        engine = open_engine(name, pack, {}, options)
         try:
             reports.append(evaluate_plans(plans, engine, pack))
         finally:
