@@ -43,3 +43,24 @@ def test_the_core_never_prints_or_exits() -> None:
         if {"print()", "exit()", "sys.exit"} & _names(p)
     }
     assert offenders == set()
+
+
+def test_test_script_installs_nothing_and_ci_sets_up_first() -> None:
+    root = PACKAGE.parent
+    test_sh = (root / "scripts" / "test.sh").read_text(encoding="utf-8")
+    for installer in ("apt-get", "pip install", "dockerd", "setup.sh", "install-"):
+        assert installer not in test_sh
+    ci = [
+        line
+        for line in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.startswith(("bash", "exec"))
+    ]
+    assert ci == ["bash scripts/setup-machine.sh", "exec bash scripts/test.sh"]
+
+
+def test_tests_read_nothing_outside_the_repository() -> None:
+    tests = PACKAGE.parent / "tests"
+    for path in sorted(set(tests.glob("*.py")) - {Path(__file__).resolve()}):
+        text = path.read_text(encoding="utf-8")
+        assert "ROOT.parent" not in text, path.name
+        assert "/work/shared" not in text, path.name
