@@ -1,7 +1,7 @@
 """Measure tfgen's engines against the OPA floor, conftest and Checkov on the plans of make_plans.py.
 
 Every measurement is its own subprocess: wall time (median of N runs), the peak RSS of that process
-(os.wait4 rusage) and the findings count parsed from its output. Servers that a client talks to (the
+(reported by GNU time run between this script and it) and the findings count parsed from its output. Servers that a client talks to (the
 warm `opa run --server`, the Docker container) are measured beside it: VmHWM of the server process,
 the container's cgroup memory peak. Results go to stdout as a table and to
 ~/.cache/tfgen/bench/results.json; bench/report.py turns that file into bench/RESULTS.md.
@@ -43,9 +43,6 @@ RUNS = {20: 3, 1_000: 5, 10_000: 3, 50_000: 1}
 TIMEOUT = 1_800.0
 
 
-# ---------------------------------------------------------------- progress
-
-
 class Progress:
     """A plain-text progress bar on stderr: redrawn in place on a terminal, one line per step otherwise."""
 
@@ -80,9 +77,6 @@ class Progress:
 
 def _clock(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-# ---------------------------------------------------------------- one measured process
 
 
 @dataclass
@@ -152,9 +146,6 @@ def run_measured(
         )
 
 
-# ---------------------------------------------------------------- findings parsers
-
-
 def findings_opa_eval(stdout: str) -> int:
     value = json.loads(stdout)["result"][0]["expressions"][0]["value"]
     return len(value["deny"]) + len(value["warn"])
@@ -178,9 +169,6 @@ def findings_tfgen(stdout: str) -> int:
     if doc["summary"]["errors"]:
         raise ValueError(f"tfgen reported errors: {doc['errors'][:2]}")
     return len(doc["findings"])
-
-
-# ---------------------------------------------------------------- engines
 
 
 @dataclass
@@ -267,9 +255,6 @@ ENGINES: dict[str, Engine] = {
 }
 
 
-# ---------------------------------------------------------------- servers
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -332,9 +317,6 @@ def docker_memory_peak_kb(name: str) -> int | None:
         return int(peak.read_text()) // 1024
     except (OSError, subprocess.CalledProcessError, ValueError):
         return None
-
-
-# ---------------------------------------------------------------- the measurements
 
 
 @dataclass
@@ -471,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         if engine.name == "checkov" and size > args.checkov_max:
             return 0
         if args.runs:
-            return args.runs
+            runs: int = args.runs
+            return runs
         base = RUNS.get(size, 1)
         if engine.name == "checkov":  # ~15 s per 1k resources: three runs at 1k, one above
             return 3 if size == 1_000 else 1

@@ -4,33 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import (
+    REGO,
+    ServeFn,
+    free_port,
+    missing,
+    tree_digest,
+    wait_healthy,
+)
+from helpers import ROOT as ROOT  # re-exported for tests that still import it from conftest
+from helpers import PlanFn as PlanFn  # likewise
 
 from tfgen.errors import TfgenError
 from tfgen.terraform import Terraform, offline, offline_workdir
 from tfgen.toolchain import opa_binary
 
-ROOT = Path(__file__).resolve().parent.parent
-REGO = ROOT / "rego"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# A test that uses one of these fixtures, directly or through another fixture, gets the marker:
+# `-m "not docker"` deselects exactly the tests that need Docker.
+MARKERS = {"opa_bin": "opa", "terraform": "terraform", "docker_client": "docker"}
 
 
-def missing(component: str, reason: str) -> None:
-    """A needed component is absent: fail in CI, skip elsewhere."""
-    message = f"{component} is required but unavailable: {reason}"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKERS.items():
+            if fixture in used:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +56,6 @@ def terraform() -> Terraform:
         raise
 
 
-PlanFn = Callable[..., dict[str, Any]]
-
-
 @pytest.fixture(scope="session")
 def plan_module(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> PlanFn:
     """Plan a module directory offline with real Terraform; identical inputs are planned once."""
@@ -70,22 +72,15 @@ def plan_module(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) 
             hand: dict[str, Any] = json.loads(edited.read_text(encoding="utf-8"))
             return hand
         key = hashlib.sha256(
-            json.dumps([_tree_digest(module_dir), files or {}, variables]).encode()
+            json.dumps([tree_digest(module_dir), files or {}, variables]).encode()
         ).hexdigest()
         if key not in cache:
             work = offline_workdir(module_dir, tmp_path_factory.mktemp("plan"), files)
             cache[key] = terraform.plan_json(work, variables=variables)
-        return json.loads(json.dumps(cache[key]))
+        copy: dict[str, Any] = json.loads(json.dumps(cache[key]))
+        return copy
 
     return plan
-
-
-def _tree_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and ".terraform" not in p.parts):
-        digest.update(str(file.relative_to(path)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")
@@ -99,25 +94,6 @@ def docker_client() -> Any:
         missing("Docker engine", str(exc))
         raise
     return client
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_healthy(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:  # noqa: S310 - loopback
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"OPA at {url} did not become healthy in {timeout}s")
 
 
 @pytest.fixture(scope="session")
@@ -143,9 +119,6 @@ def opa_server(opa_bin: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-ServeFn = Callable[..., str]
 
 
 @pytest.fixture

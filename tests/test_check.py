@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REGO, PlanFn
+from helpers import FIXTURES, REGO, PlanFn
 
 from tfgen import __version__
 from tfgen.cli import main

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REGO, PlanFn, missing
+from helpers import REGO, PlanFn, missing
 
 from tfgen.cli import main
 

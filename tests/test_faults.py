@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REGO, ServeFn, free_port
+from helpers import FIXTURES, REGO, ServeFn, free_port
 
 from tfgen.cli import main
 

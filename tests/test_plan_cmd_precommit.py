@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXTURES, ROOT, missing
+from helpers import FIXTURES, ROOT, missing
 
 from tfgen.cli import main
 

@@ -1,4 +1,4 @@
-"""Plan input: encodings, stdin, and the bad-input corpus (issue 7) through load_plan and the CLI."""
+"""Plan input: encodings, stdin, and the bad-input corpus through load_plan and the CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, PlanFn
+from helpers import FIXTURES, PlanFn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

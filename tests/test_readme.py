@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXTURES, ROOT, missing
+from helpers import FIXTURES, ROOT, missing
 
 from tfgen.cli import main
 
 README = ROOT / "README.md"
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
 SHELL_OPERATORS = {">>", ">", "||", "&&", "|", ";"}
 
 

@@ -113,7 +113,7 @@ def test_scrub_every_spelling() -> None:
 
 
 def test_short_values_are_redacted_but_not_scrubbed_from_text() -> None:
-    plan = {"variables": {"pin": {"value": "123"}}}
+    plan: dict[str, Any] = {"variables": {"pin": {"value": "123"}}}
     plan["configuration"] = {"root_module": {"variables": {"pin": {"sensitive": True}}}}
     redacted, secrets = redact_plan(plan)
     assert redacted["variables"]["pin"]["value"] == REDACTED
@@ -255,7 +255,7 @@ def test_no_marked_string_survives_anywhere(
 
 def test_plan_structure_is_never_rewritten() -> None:
     """A sensitive value equal to a key or inside another value must not change what rules read."""
-    plan = {
+    plan: dict[str, Any] = {
         "resource_changes": [
             {
                 "address": "aws_kms_key.rotation",

@@ -834,7 +834,7 @@ def test_every_format_through_the_cli(tmp_path: Path) -> None:
     import contextlib
     import io
 
-    from conftest import FIXTURES
+    from helpers import FIXTURES
 
     from tfgen.cli import main
 

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REGO, ROOT, PlanFn
+from helpers import FIXTURES, REGO, ROOT, PlanFn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,7 +36,7 @@ ENGINE_PACK = FIXTURES / "engines" / "pack"
 def test_the_pack_reads_changes_and_configuration_of_declared_types_only() -> None:
     needs = input_needs(PACK)
     assert undeclared_types(PACK) == []
-    assert needs.keys == {"resource_changes", "configuration", "variables"}
+    assert needs.keys == frozenset({"resource_changes", "configuration", "variables"})
     declared = {t for rule in PACK.rules for t in rule.resource_types}
     assert declared <= (needs.types or set())
     assert "aws_kms_alias" in needs.config_types

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REGO
+from helpers import REGO
 
 from tfgen.errors import ToolchainError
 from tfgen.rulepack import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REGO
+from helpers import REGO
 
 from tfgen import __version__
 from tfgen.model import RuleMeta
 from tfgen.rulepack import find_pack
 
-# The catalog of issue 4: reports, waivers and docs use these ids.
+# The rule catalog: reports, waivers and docs use these ids.
 CATALOG = {
     "KMS-001": "mandatory",
     "KMS-002": "advisory",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REGO, ROOT, PlanFn, missing
+from helpers import FIXTURES, REGO, ROOT, PlanFn, missing
 
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, free_port, wait_healthy
+from helpers import FIXTURES, free_port, wait_healthy
 
 from tfgen.cli import main
 from tfgen.report import FORMATS

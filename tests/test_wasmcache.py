@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import FIXTURES
+from helpers import FIXTURES
 
 from tfgen.engines import open_engine, wasmcache
 from tfgen.engines.wasmcache import cache_key, load_module
