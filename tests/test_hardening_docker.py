@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import FIXTURES, ROOT, free_port, missing
+from helpers import FIXTURES, ROOT, free_port, missing
 
 from tfgen.engines.docker_opa import LABEL_OWNER
 from tfgen.toolchain import pins
@@ -169,19 +170,31 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def _wait_running(docker_client: Any, name: str, proc: subprocess.Popen[str], limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and proc.poll() is None:
-        found = docker_client.containers.list(filters={"name": name})
-        if found and found[0].status == "running":
-            try:
-                port = found[0].attrs["HostConfig"]["PortBindings"]["8181/tcp"][0]["HostPort"]
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
-                    return
-            except (requests.RequestException, KeyError, IndexError):
-                pass
-        time.sleep(0.2)
-    raise AssertionError(f"{name} did not come up while tfgen ran")
+XOFF, XON = b"\x13", b"\x11"
+
+
+def _drain(fd: int, into: list[bytes]) -> None:
+    """Read a terminal until its other side closes."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        into.append(chunk)
+
+
+def _blocked_writing_stderr(proc: subprocess.Popen[str]) -> bool:
+    """Whether the process sits in write(2) on fd 2 (Linux: /proc/<pid>/syscall)."""
+    try:
+        fields = Path(f"/proc/{proc.pid}/syscall").read_text(encoding="ascii").split()
+    except OSError:
+        return False
+    return len(fields) > 1 and fields[0] in _WRITE_SYSCALLS and fields[1] == "0x2"
+
+
+_WRITE_SYSCALLS = {"1", "64"}  # write(2) on x86_64 and on arm64
 
 
 def test_restart_mid_batch_never_passes_with_missing_or_misconfigured_plans(
@@ -191,21 +204,42 @@ def test_restart_mid_batch_never_passes_with_missing_or_misconfigured_plans(
     # a server that lost data.tfgen_config in the restart would report FIX-002 for later plans.
     (project.root / ".tfgen.toml").write_text("min_deletion_window_days = 7\n", encoding="utf-8")
     plans = [project.plan(f"p{i:02d}", keys=5, window=10) for i in range(24)]
-    proc = project.popen("check", "--engine", "docker", "--format", "json", *map(str, plans))
-    restarted = threading.Event()
+    # stderr is a terminal, so tfgen reports each evaluated plan ("1/24 plans"). The terminal is
+    # stopped (XOFF) before tfgen starts: its first progress write blocks, so the batch is held
+    # right after plan 1 until the test lets it go (XON). No sleep decides the interleaving.
+    primary, secondary = pty.openpty()
+    os.write(primary, XOFF)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tfgen", "check", "--engine", "docker", "--format", "json"]
+        + [str(p) for p in plans],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        text=True,
+    )
+    os.close(secondary)
+    progress: list[bytes] = []
+    drain = threading.Thread(target=_drain, args=(primary, progress), daemon=True)
     try:
-        _wait_running(docker_client, project.name, proc, limit=120)
-        time.sleep(1.5)
-        assert proc.poll() is None, "the batch ended before the restart: make the plans slower"
+        deadline = time.monotonic() + 300
+        while not _blocked_writing_stderr(proc):
+            assert proc.poll() is None, "tfgen ended before its first progress line"
+            assert time.monotonic() < deadline, "tfgen never reported its first plan"
+            time.sleep(0.05)
         docker_client.containers.get(project.name).restart(timeout=0)
-        restarted.set()
-        stdout, stderr = proc.communicate(timeout=600)
+        os.write(primary, XON)
+        drain.start()
+        stdout, _ = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+        drain.join(timeout=10)
+        os.close(primary)
+    stderr = b"".join(progress).decode("utf-8", "replace").replace("\r\n", "\n")
+    assert "1/24 plans" in stderr
     done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    assert restarted.is_set()
     assert done.returncode in (1, 2), (done.returncode, stderr[-500:])
     doc = report(done)
     evaluated = doc["summary"]["plans"]
@@ -349,17 +383,12 @@ def test_configuration_survives_an_opa_restart_between_plans(
     from tfgen.rulepack import find_pack
 
     doc = json.loads(project.plan("one", keys=1, window=10).read_text(encoding="utf-8"))
-    os.environ.update({k: project.env[k] for k in ("TFGEN_OPA_PORT", "TFGEN_OPA_CONTAINER")})
-    try:
-        engine = DockerEngine(
-            find_pack(project.root / "rego"),
-            {"min_deletion_window_days": 7},
-            compose_env=dict(os.environ),
-            compose_file=project.root / "docker-compose.yml",
-        )
-    finally:
-        for key in ("TFGEN_OPA_PORT", "TFGEN_OPA_CONTAINER"):
-            os.environ.pop(key, None)
+    engine = DockerEngine(
+        find_pack(project.root / "rego"),
+        {"min_deletion_window_days": 7},
+        compose_env=project.env,
+        compose_file=project.root / "docker-compose.yml",
+    )
     try:
         before = sorted(r["rule_id"] for r in [*engine.evaluate(doc)["deny"]])
         before_warn = [r["rule_id"] for r in engine.evaluate(doc)["warn"]]
