@@ -102,7 +102,7 @@ def test_prune_keeps_what_is_read_and_shares_it() -> None:
     bucket = {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "mode": "managed"}
     alias = {"address": "aws_kms_alias.a", "type": "aws_kms_alias", "mode": "managed"}
     child = {"resources": [bucket, key], "outputs": {"o": {"expression": {}}}}
-    plan = {
+    plan: dict[str, Any] = {
         "format_version": "1.2",
         "planned_values": {"root_module": {}},
         "resource_changes": [key, bucket, alias],
