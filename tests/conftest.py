@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import FIXTURES as FIXTURES  # these three are re-exported for tests that
 from helpers import (
     REGO,
     ServeFn,
@@ -18,8 +19,8 @@ from helpers import (
     tree_digest,
     wait_healthy,
 )
-from helpers import ROOT as ROOT  # re-exported for tests that still import it from conftest
-from helpers import PlanFn as PlanFn  # likewise
+from helpers import ROOT as ROOT  # still import them from conftest; new tests use helpers
+from helpers import PlanFn as PlanFn
 
 from tfgen.errors import TfgenError
 from tfgen.terraform import Terraform, offline, offline_workdir

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, PlanFn
+from helpers import FIXTURES, PlanFn
 
 from tfgen.cli import main
 from tfgen.report import FORMATS

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, PlanFn
+from helpers import FIXTURES, PlanFn
 
 from tfgen.cli import main
 from tfgen.errors import InputError
