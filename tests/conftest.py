@@ -1,4 +1,8 @@
-"""Shared fixtures: the real OPA, Terraform and Docker. In CI a missing component fails, never skips."""
+"""Shared fixtures: the real OPA, Terraform and Docker. In CI a missing component fails, never skips.
+
+FIXTURES, ROOT and PlanFn are re-exported for test modules that still import them from here;
+shared helpers live in helpers.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FIXTURES as FIXTURES  # these three are re-exported for tests that
+from helpers import FIXTURES as FIXTURES
 from helpers import (
     REGO,
     ServeFn,
@@ -19,7 +23,7 @@ from helpers import (
     tree_digest,
     wait_healthy,
 )
-from helpers import ROOT as ROOT  # still import them from conftest; new tests use helpers
+from helpers import ROOT as ROOT
 from helpers import PlanFn as PlanFn
 
 from tfgen.errors import TfgenError
