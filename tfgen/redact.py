@@ -186,7 +186,7 @@ def _mark_unknown(change: dict[str, Any]) -> None:
     """Redacted attributes are unknown to the rules, so a rule that needs one fails closed."""
     mask = change.get("after_sensitive", False)
     after = change.get("after")
-    if not isinstance(after, dict):
+    if not isinstance(after, dict) or not mask:
         return
     names = [n for n in after if mask is True or (isinstance(mask, dict) and mask.get(n) is True)]
     if names:
@@ -213,6 +213,8 @@ def _mask(value: Any, mask: Any, found: set[str]) -> Any:
     if mask is True:
         found.update(_strings(value, keys=True))
         return REDACTED if value is not None else None
+    if not mask:  # False, null, {} or []: nothing below is sensitive
+        return value
     if isinstance(mask, dict) and isinstance(value, dict):
         return {k: _mask(v, mask.get(k, False), found) for k, v in value.items()}
     if isinstance(mask, list) and isinstance(value, list):
