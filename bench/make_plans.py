@@ -33,9 +33,13 @@ FIXTURE = Path(__file__).resolve().parent / "fixture"
 MARK = "u00000"
 UNIT_RESOURCES = 20
 OUT = cache_dir() / "bench" / "plans"
-SIZES = (20, 1_000, 10_000, 50_000)
+SIZES = (1, 20, 1_000, 10_000, 50_000)
+# Two batches of 100-resource plans: "batch" for throughput, "many" for memory over a long batch.
 BATCH_PLANS = 200
+MANY_PLANS = 1_000
 BATCH_RESOURCES = 100
+# The one-resource plan (fixed cost): the unit's CloudTrail key alone.
+ONE_RESOURCE = f"aws_kms_key.trail_{MARK}"
 
 # aws_kms_key_policy appeared in AWS provider 4.x; the offline mirror has 3.39.0. One entry per unit
 # is therefore derived from the planned aws_kms_key.open key, in the schema of the later provider.
@@ -184,6 +188,32 @@ class Replicator:
         return plan
 
 
+def one_resource(unit: dict[str, Any]) -> dict[str, Any]:
+    """The unit's plan cut down to one KMS key: its change, configuration and planned values."""
+    plan = copy.deepcopy(unit)
+    plan["resource_changes"] = [
+        rc for rc in plan["resource_changes"] if rc["address"] == ONE_RESOURCE
+    ]
+    root_cfg = plan["configuration"]["root_module"]
+    root_cfg["resources"] = [r for r in root_cfg["resources"] if r["address"] == ONE_RESOURCE]
+    root_cfg["module_calls"] = {}
+    root_cfg.pop("outputs", None)
+    root_pv = plan["planned_values"]["root_module"]
+    root_pv["resources"] = [r for r in root_pv["resources"] if r["address"] == ONE_RESOURCE]
+    root_pv["child_modules"] = []
+    plan["relevant_attributes"] = []
+    return plan
+
+
+def write_batch(full: Replicator, directory: Path, plans: int) -> None:
+    """`plans` plans of BATCH_RESOURCES resources, each with its own units (and addresses)."""
+    for old in directory.glob("plan-*.json"):
+        old.unlink()
+    per_plan = BATCH_RESOURCES // UNIT_RESOURCES
+    for i in range(plans):
+        write_plan(full.plan(i * per_plan, per_plan), directory / f"plan-{i:04d}.json")
+
+
 def write_plan(plan: dict[str, Any], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(plan, separators=(",", ":"))
@@ -235,7 +265,10 @@ def verify_real(replicator: Replicator, size: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
-    parser.add_argument("--no-batch", action="store_true", help="skip the 200 x 100-resource plans")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where plans go (default {OUT})")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batches")
+    parser.add_argument("--batch-plans", type=int, default=BATCH_PLANS, help="plans in batch/")
+    parser.add_argument("--many-plans", type=int, default=MANY_PLANS, help="plans in many/")
     parser.add_argument(
         "--verify-real",
         type=int,
@@ -249,13 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(unit["resource_changes"]) != UNIT_RESOURCES - 1:
         raise SystemExit(f"fixture planned {len(unit['resource_changes'])} resources, expected 19")
     full = Replicator(_with_key_policy(unit))
-    manifest_path = OUT / "manifest.json"
+    out: Path = args.out
+    manifest_path = out / "manifest.json"
     manifest: dict[str, Any] = {"unit_resources": UNIT_RESOURCES, "plans": {}}
     if manifest_path.is_file():  # later runs add to what earlier ones recorded
         manifest = {**manifest, **json.loads(manifest_path.read_text(encoding="utf-8"))}
     for size in args.sizes:
-        plan = full.plan(0, size // UNIT_RESOURCES)
-        path = OUT / f"plan-{size}.json"
+        if size != 1 and size % UNIT_RESOURCES:
+            raise SystemExit(f"--sizes: {size} is neither 1 nor a multiple of {UNIT_RESOURCES}")
+        plan = one_resource(unit) if size == 1 else full.plan(0, size // UNIT_RESOURCES)
+        path = out / f"plan-{size}.json"
         nbytes = write_plan(plan, path)
         count = len(plan["resource_changes"])
         in_modules = sum(rc["address"].startswith("module.") for rc in plan["resource_changes"])
@@ -271,19 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{path}: {count} resources, {nbytes / 1e6:.1f} MB", file=sys.stderr)
     if not args.no_batch:
-        batch_dir = OUT / f"batch-{BATCH_PLANS}x{BATCH_RESOURCES}"
-        per_plan = BATCH_RESOURCES // UNIT_RESOURCES
-        for i in range(BATCH_PLANS):
-            write_plan(full.plan(i * per_plan, per_plan), batch_dir / f"plan-{i:03d}.json")
-        manifest["batch"] = {
-            "dir": str(batch_dir),
-            "plans": BATCH_PLANS,
-            "resources": BATCH_RESOURCES,
-        }
-        print(f"{batch_dir}: {BATCH_PLANS} plans of {BATCH_RESOURCES} resources", file=sys.stderr)
+        for name, count in (("batch", args.batch_plans), ("many", args.many_plans)):
+            write_batch(full, out / name, count)
+            manifest[name] = {"dir": str(out / name), "plans": count, "resources": BATCH_RESOURCES}
+            print(f"{out / name}: {count} plans of {BATCH_RESOURCES} resources", file=sys.stderr)
     if args.verify_real:
         manifest["real"] = verify_real(Replicator(unit), args.verify_real)
         print(f"real plan check: {manifest['real']}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     print(json.dumps(manifest, indent=2))
     return 0

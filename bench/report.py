@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import RESULTS
 
-TFGEN = ("tfgen-embedded", "tfgen-opa", "tfgen-docker", "tfgen-docker-warm")
+FLOOR = "opa-eval"
+EMBEDDED = "tfgen-embedded"
 
 
 def _index(doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -22,19 +24,23 @@ def _s(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "n/a"
 
 
+def _load(entry: dict[str, Any]) -> str:
+    return f"{statistics.mean(entry['loads']):.1f}" if entry.get("loads") else ""
+
+
 def results_table(doc: dict[str, Any]) -> str:
     lines = [
-        "| engine | resources | plan MB | wall s (median) | CPU s (median) | runs | peak RSS MB | RSS / plan size | server peak MB | findings |",
+        "| engine | resources | plan MB | wall s (median) | CPU s (median) | runs | load (mean) "
+        "| peak RSS MB | server peak MB | findings |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["results"]:
-        rss = r["max_rss_kb"] / 1024
-        ratio = r["max_rss_kb"] * 1024 / r["plan_bytes"] if r["plan_bytes"] else 0
         server = f"{r['server_rss_kb'] / 1024:.0f}" if r.get("server_rss_kb") else ""
         wall = _s(r["median_s"]) if not r["error"] else f"error: {r['error'][:60]}"
         lines.append(
-            f"| {r['engine']} | {r['size']:,} | {r['plan_bytes'] / 1e6:.1f} | {wall} | "
-            f"{_s(r['median_cpu_s'])} | {len(r['runs'])} | {rss:.0f} | {ratio:.1f}x | {server} | "
+            f"| {r['engine']} | {r['size']:,} | {r['plan_bytes'] / 1e6:.2f} | {wall} | "
+            f"{_s(r['median_cpu_s'])} | {len(r['runs'])} | {_load(r)} | "
+            f"{r['max_rss_kb'] / 1024:.0f} | {server} | "
             f"{r['findings'] if r['findings'] is not None else ''} |"
         )
     return "\n".join(lines)
@@ -42,61 +48,115 @@ def results_table(doc: dict[str, Any]) -> str:
 
 def batch_table(doc: dict[str, Any]) -> str:
     lines = [
-        "| engine | plans | wall s (median) | CPU s (median) | plans/s | peak RSS MB | findings |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| engine | plans | wall s (median) | CPU s (median) | runs | load (mean) | plans/s "
+        "| peak RSS MB | findings |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for b in doc["batch"]:
+    entries = [(b, f"{b['plans']} x {b['size']}") for b in doc["batch"]]
+    many = doc.get("many") or {}
+    entries += [(many[k], f"{k}: {many[k]['plans']} x {many[k]['size']}") for k in many]
+    for b, plans in entries:
+        wall = _s(b["median_s"]) if not b["error"] else f"error: {b['error'][:60]}"
         lines.append(
-            f"| {b['engine']} | {b['plans']} x 100 | {_s(b['median_s'])} | {_s(b['median_cpu_s'])} | "
-            f"{b.get('plans_per_s', 'n/a')} | {b['max_rss_kb'] / 1024:.0f} | {b['findings']} |"
+            f"| {b['engine']} | {plans} | {wall} | {_s(b['median_cpu_s'])} | {len(b['runs'])} | "
+            f"{_load(b)} | {b.get('plans_per_s', '')} | {b['max_rss_kb'] / 1024:.0f} | "
+            f"{b['findings']} |"
         )
     return "\n".join(lines)
 
 
 def targets(doc: dict[str, Any]) -> str:
+    """One row per target of the performance issue, each a ratio of two side-by-side medians."""
     idx = _index(doc)
-    out = ["| target | engine | measured | met |", "|---|---|---|---|"]
+    out = ["| target | measured | load (mean) | met |", "|---|---|---:|---|"]
 
-    def row(target: str, engine: str, measured: str, met: bool | None) -> None:
+    def row(target: str, measured: str, load: str, met: bool | None) -> None:
         verdict = "n/a" if met is None else ("yes" if met else "**no**")
-        out.append(f"| {target} | {engine} | {measured} | {verdict} |")
+        out.append(f"| {target} | {measured} | {load} | {verdict} |")
 
-    checkov = idx.get(("checkov", 1_000), {})
-    for engine in TFGEN:
-        r = idx.get((engine, 1_000))
-        if not r or not checkov.get("median_s") or not r.get("median_s"):
-            continue
-        wall = r["median_s"] / checkov["median_s"]
-        cpu = r["median_cpu_s"] / checkov["median_cpu_s"]
-        row("1k plan <= 1/10 of Checkov", engine, f"wall {wall:.3f}x, CPU {cpu:.3f}x", wall <= 0.1)
-    for engine in sorted({e for e, _ in idx}):
-        small, large = idx.get((engine, 1_000)), idx.get((engine, 10_000))
-        if not small or not large or not small["median_s"] or not large["median_s"]:
-            continue
-        wall = large["median_s"] / small["median_s"]
-        cpu = large["median_cpu_s"] / small["median_cpu_s"]
-        row("time(10k)/time(1k) <= 12", engine, f"wall {wall:.1f}, CPU {cpu:.1f}", wall <= 12)
-    for engine in ("tfgen-docker", "tfgen-docker-warm"):
-        for size in (1_000, 10_000, 50_000):
-            r, floor = idx.get((engine, size)), idx.get(("opa-eval", size))
-            if not r or not floor or not r["median_s"] or not floor["median_s"]:
-                continue
-            wall = r["median_s"] / floor["median_s"]
+    def pair(engine: str, size: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        mine, floor = idx.get((engine, size)), idx.get((FLOOR, size))
+        if not mine or not floor or not mine["median_s"] or not floor["median_s"]:
+            return None
+        return mine, floor
+
+    for size, limit in ((1, 4.0), (1_000, 1.0), (10_000, 0.7), (50_000, 0.7)):
+        found = pair(EMBEDDED, size)
+        if found:
+            mine, floor = found
+            ratio = mine["median_s"] / floor["median_s"]
             row(
-                f"docker within 1.5x of opa eval ({size:,})",
-                engine,
-                f"wall {wall:.2f}x ({r['median_s']:.2f} s vs {floor['median_s']:.2f} s)",
-                wall <= 1.5,
+                f"wall time, {size:,}-resource plan: embedded <= {limit}x `opa eval`",
+                f"{ratio:.2f}x ({mine['median_s']:.2f} s vs {floor['median_s']:.2f} s)",
+                _load(mine),
+                ratio <= limit,
             )
-    for (engine, size), r in sorted(idx.items()):
-        if size < 1_000 or not r["plan_bytes"] or r["error"]:
-            continue
-        ratio = r["max_rss_kb"] * 1024 / r["plan_bytes"]
-        row(f"peak RSS < 5x plan ({size:,})", engine, f"{ratio:.1f}x", ratio < 5)
+    small, large = idx.get((EMBEDDED, 10_000)), idx.get((EMBEDDED, 50_000))
+    if small and large and small["median_s"] and large["median_s"]:
+        growth = large["median_s"] / small["median_s"]
+        floor_growth = ""
+        f10, f50 = idx.get((FLOOR, 10_000)), idx.get((FLOOR, 50_000))
+        if f10 and f50 and f10["median_s"] and f50["median_s"]:
+            floor_growth = f" (`opa eval`: {f50['median_s'] / f10['median_s']:.2f})"
+        row(
+            "time(50k)/time(10k) <= 5.5, embedded",
+            f"{growth:.2f}{floor_growth}",
+            _load(large),
+            growth <= 5.5,
+        )
+    for size in (10_000, 50_000):
+        found = pair(EMBEDDED, size)
+        if found:
+            mine, floor = found
+            row(
+                f"peak RSS, {size:,}: embedded <= `opa eval`",
+                f"{mine['max_rss_kb'] / 1024:.0f} MB vs {floor['max_rss_kb'] / 1024:.0f} MB "
+                f"({mine['max_rss_kb'] / floor['max_rss_kb']:.2f}x)",
+                _load(mine),
+                mine["max_rss_kb"] <= floor["max_rss_kb"],
+            )
+    many = doc.get("many")
+    if many and many["batch"]["max_rss_kb"] and many["largest"]["max_rss_kb"]:
+        batch, largest = many["batch"], many["largest"]
+        row(
+            f"batch of {batch['plans']:,} plans peaks no higher than its largest plan alone",
+            f"{batch['max_rss_kb'] / 1024:.0f} MB vs {largest['max_rss_kb'] / 1024:.0f} MB",
+            _load(batch),
+            batch["max_rss_kb"] <= largest["max_rss_kb"],
+        )
     for b in doc["batch"]:
+        minimum = {EMBEDDED: 100.0, "tfgen-opa": 50.0, "tfgen-docker-warm": 50.0}.get(b["engine"])
+        if minimum is None:
+            continue
         rate = b.get("plans_per_s")
-        row("batch >= 50 plans/s", b["engine"], f"{rate} plans/s", rate is not None and rate >= 50)
+        row(
+            f"batch {b['plans']} x {b['size']}: {b['engine']} >= {minimum:.0f} plans/s",
+            f"{rate} plans/s",
+            _load(b),
+            rate is not None and rate >= minimum,
+        )
     return "\n".join(out)
+
+
+def peers(doc: dict[str, Any]) -> str:
+    """The embedded engine's wall time as a fraction of each other tool's, per plan size."""
+    idx = _index(doc)
+    engines = sorted({e for e, _ in idx if e != EMBEDDED})
+    sizes = sorted({s for _, s in idx})
+    lines = [
+        "| embedded / | " + " | ".join(f"{s:,}" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for engine in engines:
+        cells = []
+        for size in sizes:
+            mine, theirs = idx.get((EMBEDDED, size)), idx.get((engine, size))
+            if mine and theirs and mine["median_s"] and theirs["median_s"]:
+                cells.append(f"{mine['median_s'] / theirs['median_s']:.2f}x")
+            else:
+                cells.append("")
+        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,17 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
         f"Python {m['python']}; load average {m['loadavg_at_start']} at start, "
-        f"{doc.get('loadavg_at_end')} at end; run {doc['started']} to {doc.get('finished')}.\n"
+        f"{doc.get('loadavg_at_end')} at end; run {doc['started']} to {doc.get('finished')}; "
+        f"median of {doc.get('runs')} side-by-side runs.\n"
     )
     print("Versions: " + ", ".join(f"{k} `{v}`" for k, v in doc["versions"].items()) + "\n")
     for note in doc.get("notes", []):
         print(f"Note: {note}\n")
+    agree = doc.get("findings_agree")
+    print(f"Findings of every OPA-based engine equal `opa eval`'s on every plan: {agree}.\n")
+    print("### Targets\n\n" + targets(doc) + "\n")
     print("### Per plan\n\n" + results_table(doc) + "\n")
-    if doc["batch"]:
-        print(
-            "### Batch: 200 plans of 100 resources in one invocation\n\n" + batch_table(doc) + "\n"
-        )
-    print("### Targets\n\n" + targets(doc))
+    if doc["batch"] or doc.get("many"):
+        print("### Batches (one invocation)\n\n" + batch_table(doc) + "\n")
+    print("### Embedded wall time relative to each tool\n\n" + peers(doc))
     return 0
 
 

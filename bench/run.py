@@ -1,10 +1,13 @@
-"""Measure tfgen's engines against the OPA floor, conftest and Checkov on the plans of make_plans.py.
+"""Measure tfgen's engines against the OPA floor (`opa eval`), conftest, Checkov and Trivy.
 
-Every measurement is its own subprocess: wall time (median of N runs), the peak RSS of that process
-(reported by GNU time run between this script and it) and the findings count parsed from its output. Servers that a client talks to (the
-warm `opa run --server`, the Docker container) are measured beside it: VmHWM of the server process,
-the container's cgroup memory peak. Results go to stdout as a table and to
-~/.cache/tfgen/bench/results.json; bench/report.py turns that file into bench/RESULTS.md.
+Every measurement is its own subprocess: wall time, CPU time, peak RSS (GNU time) and the findings
+count parsed from its output. Engines are measured side by side: run i of every engine before
+run i+1 of any, with the 1-minute load average recorded at each run, so a busy machine slows
+both sides of a ratio alike; each figure is the median of --runs (5). Servers a client talks to
+(the warm `opa run --server`, the Docker container) are measured beside it. Results go to stdout
+as a table and to ~/.cache/tfgen/bench/results.json; bench/report.py turns that file into the
+tables and target verdicts of bench/RESULTS.md. Exit 1 when an engine running this rule pack
+reports a different number of findings than `opa eval` on the same plan.
 """
 
 from __future__ import annotations
@@ -35,11 +38,16 @@ BENCH = CACHE / "bench"
 PLANS = BENCH / "plans"
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 CHECKOV = BENCH / "checkov-venv" / "bin" / "checkov"
-CONFTEST = CACHE / "bin" / "conftest"
+CONFTEST = Path(os.environ.get("TFGEN_CONFTEST_BIN") or CACHE / "bin" / "conftest")
+TRIVY = BENCH / "trivy-venv" / "bin" / "trivy"
 RESULTS = BENCH / "results.json"
 GNU_TIME = Path("/usr/bin/time")
-# Runs per plan size; the 20-resource plan gives each process's fixed cost (start-up, baseline RSS).
-RUNS = {20: 3, 1_000: 5, 10_000: 3, 50_000: 1}
+# Plan sizes in resources; the one-resource plan gives each process's fixed cost.
+SIZES = (1, 1_000, 10_000, 50_000)
+# make_plans.py's batches: 200 plans for throughput, 1,000 for memory over a long batch.
+BATCH = "batch"
+MANY = "many"
+BATCH_RESOURCES = 100
 TIMEOUT = 1_800.0
 
 
@@ -163,6 +171,13 @@ def findings_checkov(stdout: str) -> int:
     return sum(int(r.get("summary", {}).get("failed", 0)) for r in reports)
 
 
+def findings_trivy(stdout: str) -> int:
+    doc = json.loads(stdout)
+    return sum(
+        int((r.get("MisconfSummary") or {}).get("Failures", 0)) for r in doc.get("Results") or []
+    )
+
+
 def findings_tfgen(stdout: str) -> int:
     """Findings in `tfgen check --format json` output: one report over all plans."""
     doc = json.loads(stdout)
@@ -178,6 +193,7 @@ class Context:
     opa_url: str = ""
     docker_image: str = ""
     tfgen_timeout: float = 30.0
+    jobs: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -187,12 +203,19 @@ class Engine:
     command: Callable[[Context, list[Path]], list[str]]
     findings: Callable[[str], int]
     ok_codes: tuple[int, ...] = (0, 1)
+    # Runs the same rule pack, so its findings count must equal opa eval's.
+    same_rules: bool = True
+    # Reads many plans in one invocation (measured on the batches).
+    batches: bool = False
+    binary: Path | None = None
 
 
 def _tfgen(engine: str, *extra: str) -> Callable[[Context, list[Path]], list[str]]:
     def command(ctx: Context, plans: list[Path]) -> list[str]:
         cmd = [str(VENV_PY), "-m", "tfgen", "check", "--engine", engine, "--format", "json"]
         cmd += ["--rules", str(ctx.pack), "--timeout", str(ctx.tfgen_timeout)]
+        if ctx.jobs:
+            cmd += ["--jobs", str(ctx.jobs)]
         if engine == "opa":
             cmd += ["--opa-url", ctx.opa_url]
         return cmd + list(extra) + [str(p) for p in plans]
@@ -216,12 +239,12 @@ ENGINES: dict[str, Engine] = {
         findings_opa_eval,
         ok_codes=(0,),
     ),
-    "tfgen-embedded": Engine("tfgen-embedded", _tfgen("embedded"), findings_tfgen),
-    "tfgen-opa": Engine("tfgen-opa", _tfgen("opa"), findings_tfgen),
+    "tfgen-embedded": Engine("tfgen-embedded", _tfgen("embedded"), findings_tfgen, batches=True),
+    "tfgen-opa": Engine("tfgen-opa", _tfgen("opa"), findings_tfgen, batches=True),
     # Cold: each run starts the container and removes it. Warm: --keep-running after a warm-up run.
     "tfgen-docker": Engine("tfgen-docker", _tfgen("docker"), findings_tfgen),
     "tfgen-docker-warm": Engine(
-        "tfgen-docker-warm", _tfgen("docker", "--keep-running"), findings_tfgen
+        "tfgen-docker-warm", _tfgen("docker", "--keep-running"), findings_tfgen, batches=True
     ),
     "conftest": Engine(
         "conftest",
@@ -236,6 +259,8 @@ ENGINES: dict[str, Engine] = {
             *map(str, plans),
         ],
         findings_conftest,
+        batches=True,
+        binary=CONFTEST,
     ),
     "checkov": Engine(
         "checkov",
@@ -251,6 +276,25 @@ ENGINES: dict[str, Engine] = {
             "json",
         ],
         findings_checkov,
+        same_rules=False,
+        binary=CHECKOV,
+    ),
+    "trivy": Engine(
+        "trivy",
+        lambda ctx, plans: [
+            str(TRIVY),
+            "config",
+            "--tf-exclude-downloaded-modules",
+            "--skip-check-update",
+            "--quiet",
+            "--format",
+            "json",
+            str(plans[0]),
+        ],
+        findings_trivy,
+        ok_codes=(0,),
+        same_rules=False,
+        binary=TRIVY,
     ),
 }
 
@@ -324,55 +368,65 @@ class Result:
     engine: str
     size: int
     plan_bytes: int
-    runs: list[float]
-    median_s: float | None
-    median_cpu_s: float | None
-    max_rss_kb: int
-    findings: int | None
+    runs: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+    median_s: float | None = None
+    median_cpu_s: float | None = None
+    max_rss_kb: int = 0
+    findings: int | None = None
     server_rss_kb: int | None = None
+    plans: int = 1
     error: str = ""
 
-
-def measure(
-    engine: Engine, ctx: Context, plans: list[Path], size: int, runs: int, progress: Progress
-) -> Result:
-    times: list[float] = []
-    cpu: list[float] = []
-    rss = 0
-    findings: int | None = None
-    error = ""
-    for i in range(runs):
-        progress.step(f"{engine.name} {size:,} run {i + 1}/{runs}")
-        run = run_measured(engine.command(ctx, plans))
-        progress.advance(f"{engine.name} {size:,} {run.seconds:.2f}s")
+    def add(self, engine: Engine, run: Run, load: float) -> None:
+        """Record one run, or the error that ends this measurement."""
+        if self.error:
+            return
         if run.timed_out:
-            error = f"timed out after {TIMEOUT:.0f}s"
-            break
+            self.error = f"timed out after {TIMEOUT:.0f}s"
+            return
         if run.returncode not in engine.ok_codes:
-            error = (
-                f"exit {run.returncode}: {run.stderr.strip().splitlines()[-3:] or run.stdout[:200]}"
-            )
-            break
+            lines = run.stderr.strip().splitlines()[-3:] or [run.stdout[:200]]
+            self.error = f"exit {run.returncode}: {' | '.join(lines)}"
+            return
         try:
-            findings = engine.findings(run.stdout)
+            self.findings = engine.findings(run.stdout)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             tail = " | ".join(run.stderr.strip().splitlines()[-3:])
-            error = f"exit {run.returncode}, unparsable output ({exc}); stderr: {tail}"
-            break
-        times.append(run.seconds)
-        cpu.append(run.cpu_seconds)
-        rss = max(rss, run.max_rss_kb)
-    return Result(
-        engine=engine.name,
-        size=size,
-        plan_bytes=sum(p.stat().st_size for p in plans),
-        runs=[round(t, 3) for t in times],
-        median_s=round(statistics.median(times), 3) if times else None,
-        median_cpu_s=round(statistics.median(cpu), 3) if cpu else None,
-        max_rss_kb=rss,
-        findings=findings,
-        error=error,
-    )
+            self.error = f"exit {run.returncode}, unparsable output ({exc}); stderr: {tail}"
+            return
+        self.runs.append(round(run.seconds, 3))
+        self.cpu.append(round(run.cpu_seconds, 3))
+        self.loads.append(round(load, 2))
+        self.max_rss_kb = max(self.max_rss_kb, run.max_rss_kb)
+        self.median_s = round(statistics.median(self.runs), 3)
+        self.median_cpu_s = round(statistics.median(self.cpu), 3)
+
+
+def measure_side_by_side(
+    engines: list[Engine],
+    ctx: Context,
+    plans: list[Path],
+    size: int,
+    runs: dict[str, int],
+    progress: Progress,
+) -> list[Result]:
+    """Round-robin runs: run i of every engine before run i+1 of any, so load hits all alike."""
+    results = {
+        e.name: Result(e.name, size, sum(p.stat().st_size for p in plans), plans=len(plans))
+        for e in engines
+    }
+    for i in range(max(runs.values(), default=0)):
+        for engine in engines:
+            if i >= runs[engine.name] or results[engine.name].error:
+                continue
+            load = os.getloadavg()[0]
+            progress.step(f"{engine.name} {size:,} run {i + 1}/{runs[engine.name]}")
+            run = run_measured(engine.command(ctx, plans))
+            results[engine.name].add(engine, run, load)
+            progress.advance(f"{engine.name} {size:,} {run.seconds:.2f}s")
+    return list(results.values())
 
 
 def machine() -> dict[str, Any]:
@@ -413,6 +467,7 @@ def versions(ctx: Context) -> dict[str, str]:
         "opa": out([str(ctx.opa), "version"]),
         "conftest": out([str(CONFTEST), "--version"]) if CONFTEST.exists() else "not built",
         "checkov": out([str(CHECKOV), "--version"]) if CHECKOV.exists() else "not installed",
+        "trivy": out([str(TRIVY), "--version"]) if TRIVY.exists() else "not installed",
         "docker_image": ctx.docker_image,
     }
 
@@ -420,17 +475,20 @@ def versions(ctx: Context) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=list(ENGINES))
-    parser.add_argument("--sizes", type=int, nargs="*", default=list(RUNS))
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median of)")
     parser.add_argument(
-        "--runs", type=int, default=0, help="runs per measurement (default by size)"
+        "--peer-max",
+        type=int,
+        default=10_000,
+        help="largest plan for conftest, Checkov and Trivy (Checkov: 1,000 at most)",
     )
     parser.add_argument("--pack", type=Path, default=ROOT / "rego")
+    parser.add_argument("--plans", type=Path, default=PLANS, help="make_plans.py --out")
     parser.add_argument("--no-batch", action="store_true")
-    parser.add_argument("--checkov-max", type=int, default=50_000, help="largest plan for Checkov")
+    parser.add_argument("--jobs", type=int, default=0, help="tfgen check --jobs (default: its own)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--tfgen-timeout", type=float, default=30.0, help="tfgen check --timeout (its default: 30)"
-    )
+    parser.add_argument("--tfgen-timeout", type=float, default=600.0, help="tfgen check --timeout")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -439,74 +497,78 @@ def main(argv: list[str] | None = None) -> int:
     if not GNU_TIME.is_file():
         raise SystemExit(f"{GNU_TIME} (GNU time) is needed for peak RSS: apt-get install time")
 
-    ctx = Context(pack=args.pack.resolve(), opa=opa_binary(), tfgen_timeout=args.tfgen_timeout)
+    ctx = Context(
+        pack=args.pack.resolve(), opa=opa_binary(), tfgen_timeout=args.tfgen_timeout, jobs=args.jobs
+    )
     ctx.docker_image = os.environ.get("TFGEN_OPA_IMAGE", "")
-    engines = [ENGINES[name] for name in args.engines]
-    if "conftest" in args.engines and not CONFTEST.exists():
-        ctx.notes.append(f"conftest: {CONFTEST} missing (bench/install-peers.sh builds it)")
-        engines = [e for e in engines if e.name != "conftest"]
-    if "checkov" in args.engines and not CHECKOV.exists():
-        ctx.notes.append(f"checkov: {CHECKOV} missing (bench/install-peers.sh installs it)")
-        engines = [e for e in engines if e.name != "checkov"]
+    engines = []
+    for name in args.engines:
+        engine = ENGINES[name]
+        if engine.binary is not None and not engine.binary.exists():
+            ctx.notes.append(f"{name}: {engine.binary} missing (bench/install-peers.sh)")
+            continue
+        engines.append(engine)
 
     def runs_for(engine: Engine, size: int) -> int:
-        if engine.name == "checkov" and size > args.checkov_max:
+        if engine.binary is not None and size > args.peer_max:
             return 0
-        if args.runs:
-            runs: int = args.runs
-            return runs
-        base = RUNS.get(size, 1)
-        if engine.name == "checkov":  # ~15 s per 1k resources: three runs at 1k, one above
-            return 3 if size == 1_000 else 1
-        return base
+        if engine.name == "checkov" and size > 1_000:  # ~15 s per 1k resources
+            return 0
+        runs: int = args.runs
+        return runs
 
-    plan_of = {size: PLANS / f"plan-{size}.json" for size in args.sizes}
+    plan_of = {size: args.plans / f"plan-{size}.json" for size in args.sizes}
     for path in plan_of.values():
         if not path.is_file():
             raise SystemExit(f"{path}: missing; run bench/make_plans.py first")
-    batch_dir = PLANS / "batch-200x100"
-    batch = sorted(batch_dir.glob("plan-*.json")) if not args.no_batch else []
-    batch_engines = [
-        e
-        for e in engines
-        if e.name in ("tfgen-opa", "tfgen-embedded", "tfgen-docker-warm", "conftest")
-    ]
+    batches = {}
+    if not args.no_batch:
+        for name in (BATCH, MANY):
+            found = sorted((args.plans / name).glob("plan-*.json"))
+            if not found:
+                raise SystemExit(f"{args.plans / name}: missing; run bench/make_plans.py first")
+            batches[name] = found
+    batch_engines = [e for e in engines if e.batches]
     total = sum(runs_for(e, s) for e in engines for s in args.sizes)
-    total += len(batch_engines) * (3 if batch else 0)
+    if batches:
+        total += len(batch_engines) * args.runs + 2 * args.runs
     progress = Progress(total)
 
     document: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "versions": versions(ctx),
+        "runs": args.runs,
         "notes": ctx.notes,
         "results": [],
         "batch": [],
     }
     with opa_server(ctx) as server:
-        for engine in engines:
-            if engine.name == "tfgen-docker-warm":
-                progress.step("tfgen-docker-warm: warm-up run")
-                run_measured(engine.command(ctx, [PLANS / "plan-20.json"]))
-            for size in args.sizes:
-                runs = runs_for(engine, size)
-                if runs == 0:
-                    continue
-                if engine.name.startswith("tfgen-docker"):
-                    _reset_docker_peak()
-                result = measure(engine, ctx, [plan_of[size]], size, runs, progress)
-                if engine.name == "tfgen-opa":
+        if any(e.name == "tfgen-docker-warm" for e in engines):
+            progress.step("tfgen-docker-warm: warm-up run")
+            run_measured(ENGINES["tfgen-docker-warm"].command(ctx, [plan_of[min(args.sizes)]]))
+        for size in args.sizes:
+            runs = {e.name: runs_for(e, size) for e in engines}
+            chosen = [e for e in engines if runs[e.name]]
+            for result in measure_side_by_side(chosen, ctx, [plan_of[size]], size, runs, progress):
+                if result.engine == "tfgen-opa":
                     result.server_rss_kb = vm_hwm_kb(server.pid)
-                if engine.name.startswith("tfgen-docker"):
-                    result.server_rss_kb = docker_memory_peak_kb(_container_name())
                 document["results"].append(asdict(result))
-        for engine in batch_engines if batch else []:
-            result = measure(engine, ctx, batch, 100, 3, progress)
-            entry = asdict(result)
-            entry["plans"] = len(batch)
-            if result.median_s:
-                entry["plans_per_s"] = round(len(batch) / result.median_s, 1)
-            document["batch"].append(entry)
+        if batches:
+            runs = {e.name: args.runs for e in batch_engines}
+            for result in measure_side_by_side(
+                batch_engines, ctx, batches[BATCH], BATCH_RESOURCES, runs, progress
+            ):
+                document["batch"].append(_with_rate(asdict(result)))
+            # Memory: the 1,000-plan batch against one run on its largest plan, side by side.
+            many, largest = batches[MANY], max(batches[MANY], key=lambda p: p.stat().st_size)
+            embedded = ENGINES["tfgen-embedded"]
+            pair = measure_side_by_side(
+                [embedded], ctx, many, BATCH_RESOURCES, {embedded.name: args.runs}, progress
+            ) + measure_side_by_side(
+                [embedded], ctx, [largest], BATCH_RESOURCES, {embedded.name: args.runs}, progress
+            )
+            document["many"] = {"batch": asdict(pair[0]), "largest": asdict(pair[1])}
         document["opa_server_vmhwm_kb"] = vm_hwm_kb(server.pid)
     if any(e.name == "tfgen-docker-warm" for e in engines):
         subprocess.run(
@@ -517,11 +579,30 @@ def main(argv: list[str] | None = None) -> int:
     progress.close()
     document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     document["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    document["findings_agree"] = findings_agree(document)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2), encoding="utf-8")
     print(table(document))
     print(f"\nresults: {args.out}", file=sys.stderr)
-    return 0
+    return 0 if document["findings_agree"] else 1
+
+
+def _with_rate(entry: dict[str, Any]) -> dict[str, Any]:
+    if entry["median_s"]:
+        entry["plans_per_s"] = round(entry["plans"] / entry["median_s"], 1)
+    return entry
+
+
+def findings_agree(document: dict[str, Any]) -> bool:
+    """Every engine that runs this rule pack found as many findings as `opa eval` on each plan."""
+    floor = {r["size"]: r["findings"] for r in document["results"] if r["engine"] == "opa-eval"}
+    ok = True
+    for r in document["results"]:
+        same = ENGINES[r["engine"]].same_rules
+        if same and r["findings"] is not None and floor.get(r["size"]) not in (None, r["findings"]):
+            ok = False
+    counts = {b["findings"] for b in document["batch"] if ENGINES[b["engine"]].same_rules}
+    return ok and len(counts - {None}) <= 1
 
 
 def _container_name() -> str:
@@ -549,42 +630,29 @@ def table(document: dict[str, Any]) -> str:
             "median s",
             "cpu s",
             "runs",
+            "load",
             "peak RSS MB",
-            "RSS/plan",
             "server MB",
             "findings",
         )
     ]
-    for r in document["results"]:
-        mb = r["plan_bytes"] / 1e6
-        rss = r["max_rss_kb"] / 1024
+    entries = [(r, f"{r['size']:,}") for r in document["results"]]
+    entries += [(b, f"{b['plans']}x{b['size']}") for b in document["batch"]]
+    many = document.get("many") or {}
+    entries += [(many[k], f"{k} {many[k]['plans']}x{many[k]['size']}") for k in many]
+    for r, plan in entries:
         rows.append(
             (
                 r["engine"],
-                f"{r['size']:,}",
-                f"{mb:.1f}",
+                plan,
+                f"{r['plan_bytes'] / 1e6:.1f}",
                 f"{r['median_s']:.2f}" if r["median_s"] is not None else r["error"][:40],
                 f"{r['median_cpu_s']:.2f}" if r["median_cpu_s"] is not None else "",
                 str(len(r["runs"])),
-                f"{rss:.0f}",
-                f"{rss * 1024 * 1024 / r['plan_bytes']:.1f}x" if r["plan_bytes"] else "",
+                f"{statistics.mean(r['loads']):.1f}" if r["loads"] else "",
+                f"{r['max_rss_kb'] / 1024:.0f}",
                 f"{r['server_rss_kb'] / 1024:.0f}" if r.get("server_rss_kb") else "",
                 str(r["findings"]) if r["findings"] is not None else "",
-            )
-        )
-    for b in document["batch"]:
-        rows.append(
-            (
-                f"{b['engine']} batch",
-                f"{b['plans']}x100",
-                f"{b['plan_bytes'] / 1e6:.1f}",
-                f"{b['median_s']:.2f}" if b["median_s"] is not None else b["error"][:40],
-                f"{b['median_cpu_s']:.2f}" if b["median_cpu_s"] is not None else "",
-                str(len(b["runs"])),
-                f"{b['max_rss_kb'] / 1024:.0f}",
-                "",
-                "",
-                f"{b.get('plans_per_s', '')} plans/s",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
