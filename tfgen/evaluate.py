@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from tfgen import __version__
-from tfgen.engines.base import Engine, RuleResult
+from tfgen.engines.base import Decision, Engine, RuleResult
 from tfgen.errors import EngineError
 from tfgen.model import Finding, PlanInfo, Report
+from tfgen.ruleinput import InputNeeds, prune
 from tfgen.rulepack import RulePack
 
 # The top-level plan keys the rules may read (the contract); the rest never reaches an engine.
@@ -28,37 +32,78 @@ def rule_input(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {key: plan[key] for key in PLAN_KEYS if key in plan}
 
 
+def default_jobs() -> int:
+    """Evaluations in flight by default: one per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def evaluate_plans(
-    plans: Sequence[tuple[PlanInfo, Mapping[str, Any]]],
+    plans: Iterable[tuple[PlanInfo, Mapping[str, Any]]],
     engine: Engine,
     pack: RulePack,
     errors: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    *,
+    total: int | None = None,
+    jobs: int = 1,
+    needs: InputNeeds | None = None,
 ) -> Report:
     """Evaluate each plan; the first engine failure is recorded and ends evaluation (no fallback).
 
-    `progress(done, total)` is called after each evaluated plan.
+    Plans are taken from `plans` one at a time, cut to what the pack reads (`needs`), handed to
+    up to `jobs` concurrent evaluations and dropped once evaluated: only the plans in flight are
+    held. Findings and errors come out in input order whatever the concurrency.
+    `progress(done, total)` is called after each evaluated plan (`total` defaults to len(plans)).
 
     `errors` carries problems found before evaluation (e.g. unreadable inputs), so they reach the
     report too. The caller owns the engine and closes it.
     """
+    count = total if total is not None else len(plans) if isinstance(plans, Sequence) else 0
     found: list[tuple[int, Finding]] = []
     evaluated: list[PlanInfo] = []
     problems = list(errors)
-    for index, (info, plan) in enumerate(plans):
-        try:
-            decision = engine.evaluate(rule_input(plan))
-        except EngineError as exc:
-            problems.append(f"{info.path}: {exc.message}")
-            skipped = len(plans) - index - 1
+    pending: deque[tuple[PlanInfo, Future[Decision]]] = deque()
+    failed = False
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="tfgen-eval") as pool:
+        source = iter(plans)
+
+        def collect() -> bool:
+            """Take the oldest evaluation's result; False once the engine failed."""
+            info, future = pending.popleft()
+            try:
+                decision = future.result()
+            except EngineError as exc:
+                problems.append(f"{info.path}: {exc.message}")
+                return False
+            evaluated.append(info)
+            if progress is not None:
+                progress(len(evaluated), max(count, len(evaluated)))
+            index = len(evaluated) - 1
+            for entry in (*decision["deny"], *decision["warn"]):
+                found.append((index, _finding(entry, info.path)))
+            return True
+
+        for info, plan in source:
+            document = rule_input(plan)
+            del plan  # the caller's reference goes too once the loop moves on
+            if needs is not None:
+                document = prune(document, needs)
+            pending.append((info, pool.submit(engine.evaluate, document)))
+            del document
+            if len(pending) >= max(1, jobs) and not collect():
+                failed = True
+                break
+        while pending and not failed:
+            failed = not collect()
+        if failed:
+            skipped = len(pending) + sum(1 for _ in source)
+            for _, future in pending:
+                future.cancel()
             if skipped:
                 problems.append(f"{skipped} further plan(s) not evaluated after the engine failed")
-            break
-        evaluated.append(info)
-        if progress is not None:
-            progress(index + 1, len(plans))
-        for entry in (*decision["deny"], *decision["warn"]):
-            found.append((index, _finding(entry, info.path)))
     return Report(
         tool=tool_versions(engine, pack),
         plans=tuple(evaluated),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tfgen.config import Config, check_rule_ids, load_config
 from tfgen.engines import EngineOptions, open_engine
@@ -15,49 +15,85 @@ from tfgen.evaluate import evaluate_plans, unevaluated_report
 from tfgen.model import Enforcement, PlanInfo, Report, Severity
 from tfgen.planfile import STDIN, load_plan, plan_info, validate_plan
 from tfgen.redact import Secrets, redact_plan, redact_report
+from tfgen.ruleinput import input_needs
 from tfgen.rulepack import RulePack, find_pack
-from tfgen.sources import attach_locations
-from tfgen.suppressions import read_suppressions
+from tfgen.sources import SourceMap, locate_findings
+from tfgen.suppressions import suppressions_in
 from tfgen.waivers import finalize
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass
 class Batch:
-    """Redacted plans for one run, the problems met reading them, and the secrets they held."""
+    """The plans of one run, the problems met reading them, and the secrets they held.
+
+    Plan files are read, validated and redacted only when the gate reaches them, one at a time,
+    so a batch never holds more than the plans being evaluated.
+    """
 
     plans: list[tuple[PlanInfo, Mapping[str, Any]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     secrets: Secrets = field(default_factory=Secrets)
     source_dirs: dict[str, Path] = field(default_factory=dict)
+    sources: list[tuple[str, Path | None]] = field(default_factory=list)
 
     @classmethod
     def read(cls, sources: Sequence[str], source_dir: Path | None = None) -> Batch:
-        """Plan JSON files (`-` is stdin); one that cannot be read becomes an error, not an exit."""
+        """Plan JSON files (`-` is stdin), read as the gate evaluates them; one that cannot be
+        read becomes an error, not an exit."""
         if list(sources).count(STDIN) > 1:
             raise InputError(STDIN, "stdin can be read only once")
-        batch = cls()
-        for source in sources:
-            try:
-                info, plan = load_plan(source)
-            except InputError as exc:
-                batch.errors.append(exc.message)
-                continue
-            batch._add(info, plan, source_dir)
-        return batch
+        return cls(sources=[(source, source_dir) for source in sources])
 
     def add_planned(self, label: str, plan: dict[str, Any], source_dir: Path) -> None:
         """A plan Terraform just made in `source_dir`: validated and redacted like a file's."""
         validate_plan(plan, label)
-        self._add(plan_info(label, plan), plan, source_dir)
+        info = plan_info(label, plan)
+        self.plans.append((info, self._redacted(plan)))
+        self.source_dirs[info.path] = source_dir
 
-    def _add(self, info: PlanInfo, plan: dict[str, Any], source_dir: Path | None) -> None:
+    def __len__(self) -> int:
+        return len(self.plans) + len(self.sources)
+
+    def stream(self, base: Path, maps: dict[str, SourceMap]) -> Iterator[tuple[PlanInfo, Any]]:
+        """Each readable plan, redacted, in order; files are read here, one at a time.
+
+        A plan with a source directory leaves its SourceMap (relative to `base`) in `maps`.
+        """
+        for info, plan in self.plans:
+            self._map(info, plan, self.source_dirs.get(info.path), base, maps)
+            yield info, plan
+        while self.sources:
+            source, source_dir = self.sources.pop(0)
+            try:
+                info, loaded = load_plan(source)
+            except InputError as exc:
+                self.errors.append(exc.message)
+                continue
+            plan = self._redacted(loaded)
+            del loaded
+            self._map(info, plan, source_dir, base, maps)
+            yield info, plan
+            del plan  # before the next file is read
+
+    def _redacted(self, plan: dict[str, Any]) -> dict[str, Any]:
         redacted, found = redact_plan(plan, in_place=True)
         self.secrets |= found
-        self.plans.append((info, redacted))
+        return redacted
+
+    def _map(
+        self,
+        info: PlanInfo,
+        plan: Mapping[str, Any],
+        source_dir: Path | None,
+        base: Path,
+        maps: dict[str, SourceMap],
+    ) -> None:
         if source_dir is not None:
             self.source_dirs[info.path] = source_dir
+            maps[info.path] = SourceMap(plan, source_dir, base)
 
 
 def load_policy(
@@ -98,24 +134,49 @@ def run(
     `describe` words it), and no string in the report
     holds a secret the batch found; nothing is printed.
     """
-    base = base or Path.cwd()
-    known = {rule.rule_id for rule in pack.rules}
-    inline = read_suppressions(batch.plans, batch.source_dirs, base, known)
+    maps: dict[str, SourceMap] = {}
+    total = len(batch)
+    stream = batch.stream(base or Path.cwd(), maps)
+    first = next(stream, None)
     report = None
-    errors = list(batch.errors)
-    if batch.plans:
+    problems: list[str] = []
+    if first is not None:
+        head = [first]
+        del first
+        opts = options or EngineOptions()
         try:
-            opened = open_engine(engine, pack, config.rule_data(), options)
+            opened = open_engine(engine, pack, config.rule_data(), opts)
         except TfgenError as exc:
-            errors.append(describe(exc))
+            problems.append(describe(exc))
+            head.clear()
+            for _ in stream:  # the other plans' read errors are still reported
+                pass
         else:
             try:
-                report = evaluate_plans(batch.plans, opened, pack, errors, progress)
+                report = evaluate_plans(
+                    _starting_with(head, stream),
+                    opened,
+                    pack,
+                    progress=progress,
+                    total=total,
+                    jobs=opts.jobs,
+                    needs=input_needs(pack),
+                )
             finally:
                 opened.close()
     if report is None:
-        report = unevaluated_report(engine, pack, errors)
-    report = attach_locations(report, batch.plans, batch.source_dirs, base)
+        report = unevaluated_report(engine, pack, [])
+    errors = [*batch.errors, *problems, *report.errors]
+    report = replace(report, errors=tuple(errors))
+    report = locate_findings(report, maps)
+    inline = suppressions_in(maps, {rule.rule_id for rule in pack.rules})
     report = finalize(report, config, today or dt.date.today(), inline)
     # Every secret leaves the report's own strings before any renderer escapes them.
     return redact_report(report, batch.secrets)
+
+
+def _starting_with(head: list[T], rest: Iterator[T]) -> Iterator[T]:
+    """`head`'s items, then `rest`'s; each is dropped from `head` as it is handed out."""
+    while head:
+        yield head.pop(0)
+    yield from rest

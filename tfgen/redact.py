@@ -215,10 +215,15 @@ def _mask(value: Any, mask: Any, found: set[str]) -> Any:
         return REDACTED if value is not None else None
     if not mask:  # False, null, {} or []: nothing below is sensitive
         return value
+    # Only the marked entries change, in place: redact_plan owns the plan it walks.
     if isinstance(mask, dict) and isinstance(value, dict):
-        return {k: _mask(v, mask.get(k, False), found) for k, v in value.items()}
-    if isinstance(mask, list) and isinstance(value, list):
-        return [_mask(v, mask[i] if i < len(mask) else False, found) for i, v in enumerate(value)]
+        for key, below in mask.items():
+            if below and key in value:
+                value[key] = _mask(value[key], below, found)
+    elif isinstance(mask, list) and isinstance(value, list):
+        for index, below in enumerate(mask[: len(value)]):
+            if below:
+                value[index] = _mask(value[index], below, found)
     return value
 
 

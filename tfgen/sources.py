@@ -257,6 +257,11 @@ def attach_locations(
         for info, plan in plans
         if info.path in source_dirs
     }
+    return locate_findings(report, maps)
+
+
+def locate_findings(report: Report, maps: Mapping[str, SourceMap]) -> Report:
+    """Fill in each finding's file:line from the SourceMap of its plan, where there is one."""
     if not maps:
         return report
     findings = tuple(

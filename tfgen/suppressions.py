@@ -266,6 +266,11 @@ def read_suppressions(
         for info, plan in plans
         if info.path in source_dirs
     }
+    return suppressions_in(maps, known)
+
+
+def suppressions_in(maps: Mapping[str, SourceMap], known: Collection[str]) -> InlineSuppressions:
+    """Every `tfgen:ignore` in the user's own modules (root and local calls) of these sources."""
     seen: dict[Path, list[Suppression]] = {}
     for sources in maps.values():
         for directory in sorted(sources.local_dirs()):

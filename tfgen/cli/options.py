@@ -17,6 +17,7 @@ from tfgen.cli import describe, env_default, env_path
 from tfgen.config import ENFORCEMENTS, Config
 from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions
 from tfgen.errors import InputError
+from tfgen.evaluate import default_jobs
 from tfgen.fileio import STDOUT, check_target, write_text_atomic
 from tfgen.model import SEVERITIES, Report
 from tfgen.report import FORMATS, render
@@ -55,6 +56,14 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for one evaluation (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        metavar="N",
+        help="plans evaluated at once, results in input order (default: the cores, here "
+        f"{default_jobs()})",
     )
     parser.add_argument(
         "--keep-running",
@@ -206,6 +215,7 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         compose_file=args.compose_file,
         compose_env=dict(os.environ),
         load_pack=args.load_pack,
+        jobs=args.jobs,
     )
     report = gate.run(
         batch,
@@ -215,7 +225,7 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         options=options,
         today=dt.date.today(),
         base=Path.cwd(),
-        progress=progress_bar(len(batch.plans)),
+        progress=progress_bar(len(batch)),
         describe=describe,
     )
     for error in report.errors:

@@ -39,6 +39,8 @@ class EngineOptions:
     # The variables the compose file's ${...} interpolation sees (the CLI passes its environment).
     compose_env: Mapping[str, str] = field(default_factory=dict)
     load_pack: bool = False
+    # Evaluations in flight at once (the embedded engine keeps one Wasm instance per job).
+    jobs: int = 1
 
 
 def open_engine(
@@ -51,10 +53,14 @@ def open_engine(
     opts = options or EngineOptions()
     if opts.timeout <= 0:
         raise InputError("timeout", "must be a positive number of seconds")
+    if opts.jobs < 1:
+        raise InputError("jobs", "must be at least 1")
     if name == "embedded":
         from tfgen.engines.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(pack, rule_config, timeout=max(opts.timeout, 1.0))
+        return EmbeddedEngine(
+            pack, rule_config, timeout=max(opts.timeout, 1.0), instances=max(opts.jobs, 1)
+        )
     if name == "opa":
         from tfgen.engines.opa import OpaServerEngine
 

@@ -34,12 +34,13 @@ class EmbeddedEngine:
         pack: RulePack,
         rule_config: Mapping[str, Any] | None = None,
         timeout: float = 120.0,
+        instances: int = 1,
     ) -> None:
         self._pack = pack
         compiled = compiled_pack(pack)
         path = compiled.path
         config = PolicyConfig(
-            pool_size=1,
+            pool_size=instances,  # evaluations that may run at once, each in its own instance
             max_input_bytes=_MAX_BYTES,
             max_data_bytes=_MAX_BYTES,
             max_result_bytes=_MAX_BYTES,
