@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, missing
+from helpers import ROOT, missing
 
 pytestmark = [pytest.mark.opa, pytest.mark.terraform]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REGO, ServeFn
+from helpers import FIXTURES, REGO, ServeFn
 
 from tfgen import gate
 from tfgen.config import Config
@@ -73,7 +73,7 @@ def test_results_keep_input_order_whatever_the_concurrency(
 def test_the_first_engine_failure_ends_the_run_at_the_same_plan(opa_serve: ServeFn) -> None:
     pack = find_pack(CONFLICT)
     url = opa_serve(CONFLICT)
-    ok = {"resource_changes": []}
+    ok: dict[str, Any] = {"resource_changes": []}
     bad = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
     plans = [(_info(name), bad if name == "c" else ok) for name in "abcdefg"]
     engine = open_engine("opa", pack, options=EngineOptions(opa_url=url, jobs=4))

@@ -30,9 +30,6 @@ RULE_CASES = sorted(p.parent for p in (FIXTURES / "rules").glob("*/*/expected.js
 ENGINE_PACK = FIXTURES / "engines" / "pack"
 
 
-# --- what the pack reads -----------------------------------------------------------------------
-
-
 def test_the_pack_reads_changes_and_configuration_of_declared_types_only() -> None:
     needs = input_needs(PACK)
     assert undeclared_types(PACK) == []
@@ -141,9 +138,6 @@ def test_prune_keeps_what_is_read_and_shares_it() -> None:
     assert prune(plan, InputNeeds(keys=None, types=None)) == plan
 
 
-# --- the differential: pruned and whole inputs give the same findings ----------------------------
-
-
 @pytest.fixture(scope="module")
 def embedded(opa_bin: Path) -> Iterator[Engine]:
     engine = open_engine("embedded", PACK)
@@ -227,8 +221,6 @@ def test_benchmark_plan(plan_module: PlanFn, embedded: Engine, opa_server: str) 
     assert len(plan["resource_changes"]) == 100
     assert assert_pruning_changes_nothing(plan, embedded, opa_server) == 5 * 11
 
-
-# --- generated plans ----------------------------------------------------------------------------
 
 _POLICIES = [
     {
