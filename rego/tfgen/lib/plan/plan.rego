@@ -154,12 +154,46 @@ _argument(parent, call, name) := {"scope": parent, "expr": expr} if {
 	variable["default"] == null
 }
 
-# Addresses of holders whose policy names cloudtrail.amazonaws.com as a service principal.
+# Addresses of holders whose policy grants cloudtrail.amazonaws.com (a Deny alone does not).
 names_cloudtrail contains address if {
 	some address, doc in policies
-	some stmt in doc.statements
-	policy.cloudtrail_service in stmt.services
+	policy.grants_cloudtrail(doc.statements)
 }
+
+# The plan's AWS partition: the one every aws provider configuration's constant region is
+# in; null when a region is not a constant (e.g. set by the environment) or they differ.
+aws_partition := p if {
+	not _region_not_constant
+	partitions := {_partition(r) | some r in _aws_regions}
+	count(partitions) == 1
+	some p in partitions
+} else := null
+
+_aws_provider_configs contains cfg if {
+	some cfg in object.get(input, ["configuration", "provider_config"], {})
+	cfg.name == "aws"
+}
+
+_aws_regions contains region if {
+	some cfg in _aws_provider_configs
+	region := cfg.expressions.region.constant_value
+	is_string(region)
+}
+
+_region_not_constant if {
+	some cfg in _aws_provider_configs
+	not is_string(object.get(cfg, ["expressions", "region", "constant_value"], null))
+}
+
+_partition(region) := "aws-us-gov" if {
+	startswith(region, "us-gov-")
+} else := "aws-cn" if {
+	startswith(region, "cn-")
+} else := "aws-iso-b" if {
+	startswith(region, "us-isob-")
+} else := "aws-iso" if {
+	startswith(region, "us-iso-")
+} else := "aws"
 
 # --- configuration: module scopes and references ------------------------------------------
 

@@ -3,7 +3,7 @@ package tfgen.lib.policy_test
 import data.tfgen.lib.policy
 import data.tfgen.lib.testing as t
 
-_one(statement) := policy.parse(t.policy([statement])).statements[0]
+_one(statement) := policy.parse(t.policy([object.union({"Resource": "*"}, statement)])).statements[0]
 
 test_parse_invalid_documents if {
 	policy.parse("{not json").reason == "the policy is not valid JSON"
@@ -27,9 +27,10 @@ test_parse_single_statement_object if {
 		"index": 0,
 		"label": "Statement[0]",
 		"effect": "Allow",
+		"effective": false,
 		"not_principal": false,
 		"public": true,
-		"aws": set(),
+		"aws": {"*"},
 		"services": set(),
 		"not_action": false,
 		"actions": {"kms:decrypt"},
@@ -181,4 +182,119 @@ test_trail_patterns if {
 test_text if {
 	policy.text("a") == "a"
 	policy.text(["a"]) == `["a"]`
+}
+
+_c(operator, values) := _one({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Condition": {operator: {"aws:SourceArn": values}}}).conditions[0]
+
+_trail := "arn:aws:cloudtrail:us-east-1:111122223333:trail/main"
+
+test_condition_operators if {
+	ctx := {"aws:sourcearn": _trail}
+	every case in [
+		["StringEquals", _trail, "yes"],
+		["StringEquals", "*", "no"],
+		["StringNotEquals", _trail, "no"],
+		["StringNotEquals", "x", "yes"],
+		["StringEqualsIgnoreCase", upper(_trail), "yes"],
+		["StringNotEqualsIgnoreCase", upper(_trail), "no"],
+		["StringNotEqualsIgnoreCase", "x", "yes"],
+		["StringLike", "arn:aws:cloudtrail:*:111122223333:trail/*", "yes"],
+		["StringLike", "arn:aws:cloudtrail:*:111122223333:trail/[m]*", "no"],
+		["StringNotLike", ["x", "y*"], "yes"],
+		["StringNotLike", "*", "no"],
+		["ArnEquals", "arn:aws:cloudtrail:*:*:trail/*", "yes"],
+		["ArnLike", "arn:aws:cloudtrail:*:*", "no"],
+		["ArnEquals", "arn:aws:cloudtrail:us-east-1:444455556666:trail/main", "no"],
+		["ArnNotEquals", "arn:aws:cloudtrail:*:444455556666:trail/*", "yes"],
+		["ArnNotLike", "arn:aws:cloudtrail:*:111122223333:trail/*", "no"],
+		["StringEqualsIfExists", _trail, "yes"],
+		["NumericEquals", "1", "unknown"],
+		["StringEquals", "${aws:username}", "unknown"],
+		["StringEquals", [1], "unknown"],
+	] {
+		policy.condition_result(_c(case[0], case[1]), ctx) == case[2]
+	}
+	policy.condition_result(_c("StringEquals", _trail), {}) == "unknown"
+}
+
+test_access_states if {
+	root := {"account": t.account, "partition": "aws"}
+	ctx := policy.root_context(root)
+	ctx == {"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:principalarn": t.root}
+	policy.root_context({"account": t.account, "partition": null}) == {"kms:calleraccount": t.account, "aws:principalaccount": t.account}
+	policy.root_context({"account": null, "partition": "aws"}) == {}
+	statements := policy.parse(t.policy([t.root_statement])).statements
+	policy.access(statements, root, "kms:putkeypolicy", ctx) == {"state": "yes", "denied_by": set(), "undecided": set()}
+	policy.access(statements, {"service": "cloudtrail.amazonaws.com"}, "kms:putkeypolicy", {}).state == "no"
+	conditional := object.union(t.root_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})
+	undecided := policy.parse(t.policy([conditional])).statements
+	policy.access(undecided, root, "kms:putkeypolicy", ctx) == {"state": "unknown", "denied_by": set(), "undecided": {`statement "Root"`}}
+}
+
+test_arn_match if {
+	policy.arn_match("arn:aws:iam::*:role/a:b", "arn:aws:iam::111122223333:role/a:b")
+	not policy.arn_match("arn:aws:iam::*:role/a", "arn:aws:iam::111122223333:role/a:b")
+	not policy.arn_match("arn:*", "arn:aws:iam::111122223333:root")
+	not policy.arn_match("arn:aws:iam::111122223333:root", "111122223333")
+}
+
+_ct(operator, key, value) := {
+	"Sid": "Trail",
+	"Effect": "Allow",
+	"Principal": {"Service": "cloudtrail.amazonaws.com"},
+	"Action": ["kms:GenerateDataKey*", "kms:DescribeKey"],
+	"Resource": "*",
+	"Condition": object.union(
+		{"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": t.trail_arns}},
+		{operator: {key: value}},
+	),
+}
+
+_problems(statement, trail) := policy.trail_problems(policy.parse(t.policy([t.root_statement, statement])).statements, trail)
+
+_other_trails := "no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)"
+
+test_trail_problems_source_arn if {
+	main := {"arn": _trail, "name": "main"}
+	other := "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"
+	_problems(_ct("StringEquals", "aws:SourceArn", _trail), main) == set()
+	_problems(_ct("StringEquals", "aws:SourceArn", other), main) == {_other_trails}
+	_problems(_ct("ArnEquals", "aws:SourceArn", "arn:aws:cloudtrail:*:*:trail/main"), main) == set()
+	_problems(_ct("StringEqualsIgnoreCase", "aws:SourceArn", upper(_trail)), main) == set()
+	_problems(_ct("StringEquals", "aws:SourceAccount", "444455556666"), main) == {_other_trails}
+	_problems(_ct("StringEquals", "aws:SourceAccount", t.account), main) == set()
+}
+
+test_trail_problems_by_name if {
+	other := "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"
+	_problems(_ct("StringEquals", "aws:SourceArn", _trail), {"arn": null, "name": "main"}) == set()
+	_problems(_ct("StringEquals", "aws:SourceArn", other), {"arn": null, "name": "main"}) == {_other_trails}
+	_problems(_ct("StringEqualsIgnoreCase", "aws:SourceArn", upper(_trail)), {"arn": null, "name": "main"}) == set()
+	_problems(_ct("StringLike", "aws:SourceArn", "arn:aws:cloudtrail:*:111122223333:trail/m*"), {"arn": null, "name": "main"}) == set()
+	_problems(_ct("StringEquals", "aws:SourceAccount", "444455556666"), {"arn": null, "name": "main"}) == set()
+	_problems(_ct("StringNotEquals", "aws:SourceArn", other), {"arn": null, "name": "main"}) == set()
+	_problems(_ct("StringEquals", "aws:SourceArn", other), {"arn": null, "name": null}) == set()
+}
+
+test_trail_problems_describe_and_denies if {
+	main := {"arn": _trail, "name": "main"}
+	describe_other := object.union(t.describe_statement, {"Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"}}})
+	statements := policy.parse(t.policy([t.root_statement, t.encrypt_statement, describe_other])).statements
+	policy.trail_problems(statements, main) == {"no grant of kms:DescribeKey to cloudtrail.amazonaws.com admits this trail (aws:SourceArn names other trails)"}
+	deny := {
+		"Sid": "NotMain", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*",
+		"Condition": {"StringLike": {"aws:SourceArn": "*/main"}},
+	}
+	denied := policy.parse(t.policy(array.concat(t.cloudtrail_statements, [deny]))).statements
+	policy.trail_problems(denied, main) == {
+		`statement "NotMain" denies cloudtrail.amazonaws.com kms:GenerateDataKey*, which overrides every statement allowing it`,
+		`statement "NotMain" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
+	}
+
+	# The testing encrypt statement's aws:SourceArn names trail/main only.
+	policy.trail_problems(denied, {"arn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main2", "name": "main2"}) == {_other_trails}
+	policy.trail_problems([], main) == {
+		"no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*",
+		"no statement allows cloudtrail.amazonaws.com kms:DescribeKey",
+	}
 }

@@ -2,9 +2,12 @@
 # title: Account-wide decrypt is limited to CloudTrail log files
 # description: |
 #   For a key used for CloudTrail, an Allow statement whose principal is public but
-#   restricted to an account (so KMS-011 does not apply) and that allows kms:Decrypt or
-#   kms:ReEncryptFrom must also require a kms:EncryptionContext:aws:cloudtrail:arn condition;
-#   otherwise anyone in the account can decrypt anything under the key.
+#   restricted to an account or organization (by its conditions or by a Deny, so KMS-011 does
+#   not apply) and that allows kms:Decrypt or kms:ReEncryptFrom must also require a concrete
+#   kms:EncryptionContext:aws:cloudtrail:arn condition (a named account; "*" or "**" under
+#   StringLike is none); otherwise anyone in the account can decrypt anything under the key.
+#   A restriction to named principals (aws:PrincipalArn without a wildcard resource part) is
+#   not account-wide.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail-decrypt.html
 #     description: AWS CloudTrail user guide, granting decrypt permissions for CloudTrail log files
@@ -25,27 +28,31 @@ import data.tfgen.lib.result
 
 deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
 	some address in plan.cloudtrail_policies
-	some stmt in plan.policies[address].statements
+	statements := plan.policies[address].statements
+	some stmt in statements
 	stmt.effect == "Allow"
 	stmt.public
-	policy.restricted_by(stmt, policy.account_restrictions)
+	_account_wide(statements, stmt)
 	_decrypts(stmt)
-	not _context_bound(stmt)
+	not policy.restricted_by(stmt, {policy.trail_context_key})
 	message := concat("", [
 		address, ": ", stmt.label, " lets any principal of the account decrypt",
-		" without a kms:EncryptionContext:aws:cloudtrail:arn condition",
+		" without a concrete kms:EncryptionContext:aws:cloudtrail:arn condition",
 	])
 	details := {"statement": stmt.label}
+}
+
+# Restricted to an account or organization (so KMS-011 passes), not to named principals.
+_account_wide(_, stmt) if {
+	policy.restricted_by(stmt, policy.account_restrictions)
+	not policy.named_principals(stmt)
+}
+
+_account_wide(statements, stmt) if {
+	not policy.restricted_by(stmt, policy.account_restrictions)
+	policy.account_denied(statements, stmt)
 }
 
 _decrypts(stmt) if policy.grants(stmt, "kms:decrypt")
 
 _decrypts(stmt) if policy.grants(stmt, "kms:reencryptfrom")
-
-_context_bound(stmt) if {
-	some c in policy.trail_context_conditions(stmt)
-	every v in c.values {
-		is_string(v)
-		v != "*"
-	}
-}

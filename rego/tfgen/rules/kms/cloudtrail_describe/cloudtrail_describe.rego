@@ -2,8 +2,9 @@
 # title: CloudTrail may describe the key
 # description: |
 #   For a key used for CloudTrail, cloudtrail.amazonaws.com needs kms:DescribeKey to validate
-#   the key when a trail is created or updated. A key without a policy gets AWS's default
-#   policy, which does not grant CloudTrail.
+#   the key when a trail is created or updated, and no Deny may take it away (a Deny whose
+#   condition cannot be decided at plan time is a finding that says so). A key without a policy
+#   gets AWS's default policy, which does not grant CloudTrail.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
 #     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail

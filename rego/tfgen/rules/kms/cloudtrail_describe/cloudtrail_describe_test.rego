@@ -26,3 +26,36 @@ test_allow_describe_forms if {
 	]
 	cloudtrail_describe.deny == set() with input as t.plan(changes)
 }
+
+# A Deny of kms:DescribeKey to CloudTrail (or to everyone) overrides its grant.
+test_deny_describe_denied if {
+	deny := {"Sid": "NoDescribe", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"}
+	everyone := object.union(deny, {"Sid": "Everyone", "Principal": "*", "Action": "kms:Describe*"})
+	changes := [
+		t.key_with("service", array.concat(t.cloudtrail_statements, [deny])),
+		t.key_with("everyone", array.concat(t.cloudtrail_statements, [everyone])),
+	]
+	t.pairs(cloudtrail_describe.deny) == {
+		[
+			"aws_kms_key.service",
+			`aws_kms_key.service: statement "NoDescribe" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
+		],
+		[
+			"aws_kms_key.everyone",
+			`aws_kms_key.everyone: statement "Everyone" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
+		],
+	} with input as t.plan(changes)
+}
+
+test_allow_describe_deny_elsewhere if {
+	others := {
+		"Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*",
+		"Condition": {"StringNotEquals": {"aws:SourceAccount": t.account}},
+	}
+	not_principal := {"Effect": "Deny", "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+	changes := [
+		t.key_with("other_accounts", array.concat(t.cloudtrail_statements, [others])),
+		t.key_with("not_principal", array.concat(t.cloudtrail_statements, [not_principal])),
+	]
+	cloudtrail_describe.deny == set() with input as t.plan(changes)
+}

@@ -4,8 +4,9 @@
 #   For a key used for CloudTrail, cloudtrail.amazonaws.com needs kms:GenerateDataKey*, and
 #   every statement granting it must carry a kms:EncryptionContext:aws:cloudtrail:arn
 #   condition whose trail ARNs name a 12-digit account (arn:aws:cloudtrail:REGION:ID:trail/NAME;
-#   a * account is a finding). A key without a policy gets AWS's default policy, which does not
-#   grant CloudTrail.
+#   a * account is a finding). A grant without Resource, one overridden by a Deny, or one whose
+#   other conditions cannot be decided at plan time does not count. A key without a policy gets
+#   AWS's default policy, which does not grant CloudTrail.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
 #     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail

@@ -71,3 +71,72 @@ test_allow_account_scoped_grants if {
 	]
 	cloudtrail_encrypt.deny == set() with input as t.plan(changes)
 }
+
+_deny(sid, action, condition) := {
+	"Sid": sid,
+	"Effect": "Deny",
+	"Principal": {"Service": "cloudtrail.amazonaws.com"},
+	"Action": action,
+	"Resource": "*",
+	"Condition": condition,
+}
+
+# A grant without Resource has no effect; a matching Deny overrides the grant; a Deny whose
+# condition cannot be decided keeps the finding and says so; "**" under StringLike is any ARN.
+test_deny_grant_without_effect_or_denied if {
+	undecided := _deny("Tls", "kms:*", {"Bool": {"aws:SecureTransport": "false"}})
+	changes := [
+		_key("no_resource", object.remove(t.encrypt_statement, ["Resource"])),
+		t.key_with("denied", [t.root_statement, t.describe_statement, t.encrypt_statement, _deny("D", "kms:GenerateDataKey*", {})]),
+		t.key_with("undecided", [t.root_statement, t.describe_statement, t.encrypt_statement, undecided]),
+		_key("stars", _encrypt("kms:GenerateDataKey*", _context("StringLike", "**"))),
+		_key("foreign", object.union(t.encrypt_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})),
+	]
+	t.pairs(cloudtrail_encrypt.deny) == {
+		[
+			"aws_kms_key.no_resource",
+			"aws_kms_key.no_resource: no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*",
+		],
+		[
+			"aws_kms_key.denied",
+			concat("", [
+				`aws_kms_key.denied: statement "D" denies cloudtrail.amazonaws.com kms:GenerateDataKey*,`,
+				" which overrides every statement allowing it",
+			]),
+		],
+		[
+			"aws_kms_key.undecided",
+			concat("", [
+				"aws_kms_key.undecided: whether cloudtrail.amazonaws.com may call kms:GenerateDataKey* could not be",
+				` decided: statement "Tls" depend on request values unknown at plan time`,
+			]),
+		],
+		[
+			"aws_kms_key.stars",
+			concat("", [
+				`aws_kms_key.stars: statement "E" scopes kms:EncryptionContext:aws:cloudtrail:arn`,
+				" to **, which is not an account-specific trail ARN",
+			]),
+		],
+		[
+			"aws_kms_key.foreign",
+			concat("", [
+				"aws_kms_key.foreign: whether cloudtrail.amazonaws.com may call kms:GenerateDataKey* could not be",
+				` decided: statement "Encrypt" (condition on aws:securetransport) depend on request values unknown at plan time`,
+			]),
+		],
+	} with input as t.plan(changes)
+}
+
+# Case-insensitive operators compare trail ARNs in any case; Denies for other accounts'
+# trails do not reach this account's; a Deny-only mention of CloudTrail is no CloudTrail key.
+test_allow_ignore_case_and_other_account_denies if {
+	upper := _context("StringEqualsIgnoreCase", "ARN:AWS:CLOUDTRAIL:US-EAST-1:111122223333:TRAIL/MAIN")
+	others := _deny("Others", "kms:*", {"StringNotEquals": {"aws:SourceAccount": t.account}})
+	changes := [
+		_key("ignore_case", _encrypt("kms:GenerateDataKey*", upper)),
+		t.key_with("other_accounts", [t.root_statement, t.describe_statement, t.encrypt_statement, others]),
+		t.key_with("deny_only", [t.root_statement, _deny("NoTrail", "kms:*", {})]),
+	]
+	cloudtrail_encrypt.deny == set() with input as t.plan(changes)
+}

@@ -2,7 +2,8 @@
 # title: CloudTrail grants are bound to the source trail or account
 # description: |
 #   Statements that allow cloudtrail.amazonaws.com should carry an aws:SourceArn or
-#   aws:SourceAccount condition with concrete values, so another account's trail cannot use
+#   aws:SourceAccount condition with concrete values (an ARN with a * account, under ArnEquals
+#   as under ArnLike, or * under StringLike, is none), so another account's trail cannot use
 #   the key through CloudTrail (confused deputy). One finding per key names the statements.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cross-service-confused-deputy-prevention.html

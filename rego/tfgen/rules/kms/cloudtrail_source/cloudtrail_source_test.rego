@@ -22,3 +22,22 @@ test_allow_source_bound_statements if {
 	changes := [t.key("console", t.cloudtrail_key), t.key_with("like", [t.root_statement, encrypt, t.describe_statement])]
 	cloudtrail_source.warn == set() with input as t.plan(changes)
 }
+
+# ArnEquals matches like ArnLike, so a wildcard account binds nothing; StringLike "*" matches
+# every account while StringEquals "*" is a literal.
+test_warn_wildcard_source_conditions if {
+	arn_equals := _with_condition({"ArnEquals": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}})
+	like_star := object.union(object.remove(t.describe_statement, ["Condition"]), {"Condition": {"StringLike": {"aws:SourceAccount": "*"}}})
+	t.pairs(cloudtrail_source.warn) == {[
+		"aws_kms_key.k",
+		concat("", [
+			`aws_kms_key.k: statement "Describe", statement "Encrypt" allow cloudtrail.amazonaws.com`,
+			" without an aws:SourceArn or aws:SourceAccount condition",
+		]),
+	]} with input as t.plan([t.key_with("k", [t.root_statement, arn_equals, like_star])])
+}
+
+test_allow_literal_star_source if {
+	literal := object.union(object.remove(t.describe_statement, ["Condition"]), {"Condition": {"StringEquals": {"aws:SourceAccount": "*"}}})
+	cloudtrail_source.warn == set() with input as t.plan([t.key_with("k", [t.root_statement, t.encrypt_statement, literal])])
+}

@@ -3,10 +3,14 @@
 # description: |
 #   The policy of an aws_kms_key or aws_kms_key_policy that is unknown at plan time (computed
 #   from other resources) or not a valid policy document cannot be checked, so it is a finding
-#   rather than a silent pass. A key without a policy gets AWS's default key policy.
+#   rather than a silent pass. A policy with a character KMS does not accept (anything but
+#   printable ASCII, Latin-1 up to U+00FF, tab, LF and CR) cannot be applied and is invalid.
+#   A key without a policy gets AWS's default key policy.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
 #     description: AWS KMS developer guide, key policies
+#   - ref: https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
+#     description: AWS KMS API reference, PutKeyPolicy (policy characters)
 # custom:
 #   id: KMS-010
 #   severity: high

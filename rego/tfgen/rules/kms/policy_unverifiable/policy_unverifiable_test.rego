@@ -26,3 +26,25 @@ test_allow_known_or_default_policies if {
 	changes := [t.key("known", t.good_key), t.key("default", {})]
 	policy_unverifiable.deny == set() with input as t.plan(changes)
 }
+
+# KMS accepts only printable ASCII, Latin-1 up to U+00FF, tab, LF and CR.
+test_deny_characters_kms_rejects if {
+	quote := t.policy([object.union(t.root_statement, {"Sid": "Owner’s root"})])
+	control := concat("", [t.policy([t.root_statement]), "\u0007"])
+	reason := ", which KMS does not accept in a key policy (only printable ASCII, Latin-1 up to U+00FF, tab, LF and CR)"
+	t.pairs(policy_unverifiable.deny) == {
+		[
+			"aws_kms_key.quote",
+			concat("", ["aws_kms_key.quote has an invalid policy: the policy contains the character \"’\"", reason]),
+		],
+		[
+			"aws_kms_key.control",
+			concat("", ["aws_kms_key.control has an invalid policy: the policy contains the character \"\\u0007\"", reason]),
+		],
+	} with input as t.plan([t.key("quote", {"policy": quote}), t.key("control", {"policy": control})])
+}
+
+test_allow_latin1_tab_and_newlines if {
+	latin1 := concat("", ["\t", t.policy([object.union(t.root_statement, {"Sid": "Schlüssel ÿ"})]), "\r\n"])
+	policy_unverifiable.deny == set() with input as t.plan([t.key("k", {"policy": latin1})])
+}

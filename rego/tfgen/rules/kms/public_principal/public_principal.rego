@@ -4,8 +4,11 @@
 #   An Allow statement whose principal is "*", {"AWS": "*"}, {"AWS": ["*"]} or any NotPrincipal
 #   grants every AWS principal unless a condition on kms:CallerAccount, aws:PrincipalAccount,
 #   aws:PrincipalOrgID, aws:SourceAccount or aws:PrincipalArn restricts it with concrete
-#   values. An empty Condition, an IfExists or ForAllValues operator, a negated operator or a
-#   wildcard under a Like operator is no restriction.
+#   values, or a Deny to everyone restricts it (every action it grants, only conditions that
+#   exclude concrete accounts, such as StringNotEquals kms:CallerAccount). An empty Condition,
+#   an IfExists or ForAllValues operator, a negated operator or a wildcard under a Like or ARN
+#   operator (ArnEquals matches like ArnLike) is no restriction; StringEquals takes * literally.
+#   A statement without Resource or Action grants nothing.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html
 #     description: AWS KMS developer guide, key policy elements and principals
@@ -30,10 +33,22 @@ deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[addres
 	some address, doc in plan.policies
 	some stmt in doc.statements
 	stmt.effect == "Allow"
+	stmt.effective
 	stmt.public
 	not policy.restricted_by(stmt, policy.account_restrictions)
-	message := concat("", [address, ": ", stmt.label, " allows ", _who(stmt), " without a concrete account condition"])
+	not policy.account_denied(doc.statements, stmt)
+	undecided := policy.account_deny_undecided(doc.statements, stmt)
+	message := concat("", [
+		address, ": ", stmt.label, " allows ", _who(stmt), " without a concrete account condition",
+		_undecided(undecided),
+	])
 	details := {"statement": stmt.label}
+}
+
+_undecided(labels) := "" if count(labels) == 0
+
+_undecided(labels) := concat("", ["; whether ", concat(", ", labels), " restricts it to an account could not be decided"]) if {
+	count(labels) > 0
 }
 
 _who(stmt) := "every principal outside NotPrincipal" if stmt.not_principal
