@@ -85,10 +85,10 @@ _partition(p, owner) := p if {
 	owner in {null, p}
 }
 
-# The owning account and partition, from the key ARN (aws_kms_key.arn,
-# aws_kms_key_policy.key_id) when known at plan time, else the plan's partition if any.
+# The owning account and partition, from the key ARN (the key's arn, aws_kms_key_policy's
+# key_id) when known at plan time, else the plan's partition if any.
 _owner(rc) := {"account": parts[4], "partition": parts[1]} if {
-	attr := {"aws_kms_key": "arn", "aws_kms_key_policy": "key_id"}[rc.type]
+	attr := object.get({"aws_kms_key_policy": "key_id"}, rc.type, "arn")
 	arn := plan.value(rc, attr)
 	startswith(arn, "arn:")
 	parts := split(arn, ":")

@@ -120,12 +120,17 @@ test_deny_root_grant_without_effect if {
 			t.key_with("gov_root", [object.union(t.root_statement, {"Principal": {"AWS": gov_root}})]),
 			{"change": {"after": {"arn": _key_arn}}},
 		),
+		t.change("aws_kms_replica_key", "gov_replica", {
+			"arn": "arn:aws:kms:eu-west-1:111122223333:key/1",
+			"policy": t.policy([object.union(t.root_statement, {"Principal": {"AWS": gov_root}})]),
+		}),
 	]
 	t.pairs(root_access.deny) == {
 		["aws_kms_key.no_resource", _message("aws_kms_key.no_resource")],
 		["aws_kms_key.no_action", _message("aws_kms_key.no_action")],
 		["aws_kms_key.other_caller", _message("aws_kms_key.other_caller")],
 		["aws_kms_key.gov_root", _message("aws_kms_key.gov_root")],
+		["aws_kms_replica_key.gov_replica", _message("aws_kms_replica_key.gov_replica")],
 	} with input as t.plan(changes)
 }
 
