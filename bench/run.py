@@ -330,6 +330,7 @@ def opa_server(ctx: Context) -> Iterator[subprocess.Popen[bytes]]:
             f"--addr=127.0.0.1:{port}",
             "--log-level=error",
             "--ignore=*_test.rego",
+            "--ignore=testing",
             str(ctx.pack),
         ],
         stdout=subprocess.DEVNULL,

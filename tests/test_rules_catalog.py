@@ -9,7 +9,7 @@ from helpers import REGO
 
 from tfgen import __version__
 from tfgen.model import RuleMeta
-from tfgen.rulepack import find_pack
+from tfgen.rulepack import find_pack, is_test_only
 
 # The rule catalog: reports, waivers and docs use these ids.
 CATALOG = {
@@ -60,3 +60,17 @@ def test_rule_layout_and_entry_point(rule: RuleMeta) -> None:
     assert {ctor for _, ctor in heads} <= {"result.fail", "result.fail_with"}
     assert rule.related_resources and rule.remediation and rule.resource_types
     assert all(ref.ref.startswith("https://") for ref in rule.related_resources)
+
+
+def test_test_builders_are_a_library_left_out_of_the_pack() -> None:
+    """tfgen/lib/testing is an ordinary package only tests import; the pack's sources (what is
+    built, bundled, served and digested) leave it and the test files out."""
+    builders = REGO / "tfgen" / "lib" / "testing" / "testing.rego"
+    assert builders.read_text(encoding="utf-8").count("package tfgen.lib.testing\n") == 1
+    sources = {p.relative_to(REGO).as_posix() for p in find_pack(REGO).sources}
+    assert "tfgen/lib/policy/policy.rego" in sources
+    assert not [
+        s for s in sources if s.endswith("_test.rego") or s.startswith("tfgen/lib/testing/")
+    ]
+    policies = [p for p in REGO.rglob("*.rego") if not is_test_only(p.relative_to(REGO))]
+    assert not [p for p in policies if "data.tfgen.lib.testing" in p.read_text(encoding="utf-8")]

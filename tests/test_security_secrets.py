@@ -97,6 +97,7 @@ def logging_opa(opa_bin: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 f"--addr=127.0.0.1:{port}",
                 "--set=decision_logs.console=true",
                 "--ignore=*_test.rego",
+                "--ignore=testing",
                 str(Path(__file__).resolve().parent.parent / "rego"),
             ],
             stdout=sink,

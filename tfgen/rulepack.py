@@ -33,6 +33,17 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REQUIRED_CUSTOM = ("id", "severity", "enforcement", "remediation")
 
 
+# Rego only tests use, as OPA `--ignore` patterns (matched against every file and directory
+# name): test files, and the test-builder library package `tfgen/lib/testing`. Never built,
+# bundled, served or counted by coverage.
+TEST_ONLY = ("*_test.rego", "testing")
+
+
+def is_test_only(path: Path) -> bool:
+    """The file is Rego only tests use (see TEST_ONLY)."""
+    return path.name.endswith("_test.rego") or "testing" in path.parent.parts
+
+
 @dataclass(frozen=True)
 class RulePack:
     """A rule pack directory: `tfgen/rules/<group>/<name>/<name>.rego`, `tfgen/lib/**`, `main/main.rego`."""
@@ -41,14 +52,14 @@ class RulePack:
 
     @functools.cached_property
     def sources(self) -> tuple[Path, ...]:
-        """The pack's policy and data files (Rego tests excluded), sorted."""
+        """The pack's policy and data files (Rego tests and test builders excluded), sorted."""
         return tuple(
             sorted(
                 p
                 for p in self.root.rglob("*")
                 if p.is_file()
                 and p.suffix in (".rego", ".json", ".yaml", ".yml")
-                and not p.name.endswith("_test.rego")
+                and not is_test_only(p.relative_to(self.root))
             )
         )
 
@@ -327,7 +338,8 @@ def compile_wasm(pack: RulePack, opa: Path) -> bytes:
     """`opa build -t wasm` of the pack (Rego tests left out); the module's bytes."""
     with tempfile.TemporaryDirectory(prefix="tfgen-wasm-") as tmp:
         bundle = Path(tmp) / "bundle.tar.gz"
-        cmd = [str(opa), "build", "-t", "wasm", "-e", ENTRYPOINT, "--ignore", "*_test.rego"]
+        ignore = [f"--ignore={pattern}" for pattern in TEST_ONLY]
+        cmd = [str(opa), "build", "-t", "wasm", "-e", ENTRYPOINT, *ignore]
         try:
             proc = subprocess.run(
                 [*cmd, "-o", str(bundle), "."],

@@ -59,13 +59,15 @@ _statement(i, s) := {
 	"not_principal": "NotPrincipal" in _keys(s),
 	"public": _is_public(s, aws),
 	"aws": aws,
-	"services": {lower(p) | some p in _strings(_field(principal, "Service"))},
+	"services": services,
 	"not_action": "NotAction" in _keys(s),
 	"actions": {lower(a) | some a in _strings(object.get(s, "Action", object.get(s, "NotAction", [])))},
 	"conditions": _conditions(object.get(s, "Condition", {})),
+	"cloudtrail": _cloudtrail_allow(s, services),
 } if {
 	principal := object.get(s, "Principal", object.get(s, "NotPrincipal", null))
 	aws := _aws(principal)
+	services := {lower(p) | some p in _strings(_field(principal, "Service"))}
 }
 
 # How messages name a statement: its Sid, else its position.
@@ -516,13 +518,16 @@ _cloudtrail := {"service": cloudtrail_service}
 
 _source_keys := {"aws:sourcearn", "aws:sourceaccount", trail_context_key}
 
+# An effective Allow to the CloudTrail service principal (decided once, when parsed).
+_cloudtrail_allow(s, services) if {
+	s.Effect == "Allow"
+	_effective(s)
+	not "NotPrincipal" in _keys(s)
+	cloudtrail_service in services
+} else := false
+
 # The statement is an effective Allow to the CloudTrail service principal.
-cloudtrail_statement(stmt) if {
-	stmt.effect == "Allow"
-	stmt.effective
-	not stmt.not_principal
-	cloudtrail_service in stmt.services
-}
+cloudtrail_statement(stmt) if stmt.cloudtrail
 
 # The policy grants CloudTrail something: a mention in a Deny alone does not.
 grants_cloudtrail(statements) if {
@@ -560,18 +565,15 @@ _value_account(key, v) := account if {
 
 # Conditions of a CloudTrail grant on keys other than its trail scope, which no CloudTrail
 # request is known to satisfy.
-_foreign_keys(stmt) := {c.key |
-	some c in stmt.conditions
-	not c.key in _source_keys
-	condition_result(c, {}) != "yes"
-}
+_foreign_keys(stmt) := {c.key | some c in stmt.conditions; not c.key in _source_keys}
 
 # The grants of `action` to CloudTrail with what the Denies do to each under `ctx`:
 # {"stmt", "denied_by", "undecided"} entries.
 _cloudtrail_access(statements, action, ctx) := [{"stmt": stmt, "denied_by": a.denied_by, "undecided": u} |
 	some stmt in cloudtrail_grants(statements, action)
 	a := _deny_access(statements, action, object.union(_grant_context(stmt), ctx))
-	u := a.undecided | {concat("", [stmt.label, " (condition on ", concat(", ", _foreign_keys(stmt)), ")"]) | count(_foreign_keys(stmt)) > 0}
+	foreign := _foreign_keys(stmt)
+	u := a.undecided | {concat("", [stmt.label, " (condition on ", concat(", ", foreign), ")"]) | count(foreign) > 0}
 ]
 
 _deny_access(statements, action, ctx) := {"denied_by": denied, "undecided": undecided} if {
@@ -581,15 +583,13 @@ _deny_access(statements, action, ctx) := {"denied_by": denied, "undecided": unde
 }
 
 # Problems with CloudTrail's kms:GenerateDataKey* grant (KMS-020), one object per problem.
-encrypt_problems(statements) := _encrypt_problems(statements, {})
+encrypt_problems(statements) := _encrypt_problems(_cloudtrail_access(statements, "kms:generatedatakey", {}))
 
-_encrypt_problems(statements, ctx) := _problems(entries, "kms:GenerateDataKey*") | {problem |
+_encrypt_problems(entries) := _problems(entries, "kms:GenerateDataKey*") | {problem |
 	some entry in entries
 	_live(entry)
 	not _trail_scoped(entry.stmt)
 	problem := {"statement": entry.stmt.label, "message": _scope_message(entry.stmt)}
-} if {
-	entries := _cloudtrail_access(statements, "kms:generatedatakey", ctx)
 }
 
 # Problems with CloudTrail's kms:DescribeKey grant (KMS-021).
@@ -728,24 +728,30 @@ trail_context(trail) := {} if not is_string(trail.arn)
 # conditions (aws:SourceArn, aws:SourceAccount, the encryption context; IgnoreCase and ARN
 # operators included) must admit the trail. When its ARN is unknown, the trail name is
 # compared with the ARN values' resource part.
-trail_problems(statements, trail) := {p.message | some p in _trail_grant_problems(statements, trail_context(trail))} | _for_trail(statements, trail)
+trail_problems(statements, trail) := {p.message | some p in problems} | _for_trail(encrypt, describe, trail) if {
+	ctx := trail_context(trail)
+	encrypt := _cloudtrail_access(statements, "kms:generatedatakey", ctx)
+	describe := _cloudtrail_access(statements, "kms:describekey", ctx)
+	problems := _encrypt_problems(encrypt) | _problems(describe, "kms:DescribeKey")
+}
 
-_trail_grant_problems(statements, ctx) := _encrypt_problems(statements, ctx) | _problems(
-	_cloudtrail_access(statements, "kms:describekey", ctx),
-	"kms:DescribeKey",
-)
-
-_for_trail(statements, trail) := {"no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)"} if {
-	count(_live_grants(statements, "kms:generatedatakey", trail_context(trail))) > 0
-	not _admitted(statements, "kms:generatedatakey", trail)
+_for_trail(encrypt, describe, trail) := {"no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)"} if {
+	_unadmitted(encrypt, trail)
 } else := {"no grant of kms:DescribeKey to cloudtrail.amazonaws.com admits this trail (aws:SourceArn names other trails)"} if {
-	count(_live_grants(statements, "kms:describekey", trail_context(trail))) > 0
-	not _admitted(statements, "kms:describekey", trail)
+	_unadmitted(describe, trail)
 } else := set()
 
-_admitted(statements, action, trail) if {
-	some stmt in _live_grants(statements, action, trail_context(trail))
-	every c in stmt.conditions {
+# Some grant is live, but none admits the trail.
+_unadmitted(entries, trail) if {
+	some entry in entries
+	_live(entry)
+	not _admitted(entries, trail)
+}
+
+_admitted(entries, trail) if {
+	some entry in entries
+	_live(entry)
+	every c in entry.stmt.conditions {
 		_admits(c, trail)
 	}
 }

@@ -28,6 +28,7 @@ test_parse_single_statement_object if {
 		"label": "Statement[0]",
 		"effect": "Allow",
 		"effective": false,
+		"cloudtrail": false,
 		"not_principal": false,
 		"public": true,
 		"aws": {"*"},

@@ -1,5 +1,6 @@
-# Builders for rule tests: plans, resource changes and policies. A _test file, so it is
-# neither built into the Wasm pack nor counted by coverage.
+# Builders for rule tests: plans, resource changes and policies. An ordinary library package
+# that only tests import: `opa build --ignore=testing` leaves it out of the pack and bundle,
+# and scripts/check-coverage.py does not count it.
 package tfgen.lib.testing
 
 account := "111122223333"
