@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from helpers import REGO
 
 from tfgen import __version__
@@ -74,3 +75,22 @@ def test_test_builders_are_a_library_left_out_of_the_pack() -> None:
     ]
     policies = [p for p in REGO.rglob("*.rego") if not is_test_only(p.relative_to(REGO))]
     assert not [p for p in policies if "data.tfgen.lib.testing" in p.read_text(encoding="utf-8")]
+
+
+def test_regal_config_gives_a_reason_for_every_exception() -> None:
+    """.regal/config.yaml: each ignored file exists and has a comment saying why just above it."""
+    config = REGO.parent / ".regal" / "config.yaml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    parsed = yaml.safe_load("\n".join(lines))
+    ignored = [
+        path
+        for category in parsed["rules"].values()
+        for rule in category.values()
+        for path in rule.get("ignore", {}).get("files", [])
+    ]
+    assert ignored
+    assert all((REGO.parent / path).is_file() for path in ignored), ignored
+    rules = lines.index("rules:")
+    entries = [at for at, line in enumerate(lines) if at > rules and line.strip().startswith("- ")]
+    assert len(entries) == len(ignored)
+    assert all(lines[at - 1].strip().startswith("#") for at in entries)

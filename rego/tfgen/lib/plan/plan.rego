@@ -162,12 +162,14 @@ names_cloudtrail contains address if {
 
 # The plan's AWS partition: the one every aws provider configuration's constant region is
 # in; null when a region is not a constant (e.g. set by the environment) or they differ.
+default aws_partition := null
+
 aws_partition := p if {
 	not _region_not_constant
 	partitions := {_partition(r) | some r in _aws_regions}
 	count(partitions) == 1
 	some p in partitions
-} else := null
+}
 
 _aws_provider_configs contains cfg if {
 	some cfg in object.get(input, ["configuration", "provider_config"], {})

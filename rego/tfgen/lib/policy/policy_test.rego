@@ -185,7 +185,10 @@ test_text if {
 	policy.text(["a"]) == `["a"]`
 }
 
-_c(operator, values) := _one({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Condition": {operator: {"aws:SourceArn": values}}}).conditions[0]
+_c(operator, values) := _one({
+	"Effect": "Allow", "Principal": "*", "Action": "kms:*",
+	"Condition": {operator: {"aws:SourceArn": values}},
+}).conditions[0]
 
 _trail := "arn:aws:cloudtrail:us-east-1:111122223333:trail/main"
 
@@ -222,14 +225,18 @@ test_access_states if {
 	root := {"account": t.account, "partition": "aws"}
 	ctx := policy.root_context(root)
 	ctx == {"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:principalarn": t.root}
-	policy.root_context({"account": t.account, "partition": null}) == {"kms:calleraccount": t.account, "aws:principalaccount": t.account}
+	no_partition := {"kms:calleraccount": t.account, "aws:principalaccount": t.account}
+	policy.root_context({"account": t.account, "partition": null}) == no_partition
 	policy.root_context({"account": null, "partition": "aws"}) == {}
 	statements := policy.parse(t.policy([t.root_statement])).statements
 	policy.access(statements, root, "kms:putkeypolicy", ctx) == {"state": "yes", "denied_by": set(), "undecided": set()}
 	policy.access(statements, {"service": "cloudtrail.amazonaws.com"}, "kms:putkeypolicy", {}).state == "no"
 	conditional := object.union(t.root_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})
 	undecided := policy.parse(t.policy([conditional])).statements
-	policy.access(undecided, root, "kms:putkeypolicy", ctx) == {"state": "unknown", "denied_by": set(), "undecided": {`statement "Root"`}}
+	policy.access(undecided, root, "kms:putkeypolicy", ctx) == {
+		"state": "unknown", "denied_by": set(),
+		"undecided": {`statement "Root"`},
+	}
 }
 
 test_arn_match if {
@@ -251,9 +258,15 @@ _ct(operator, key, value) := {
 	),
 }
 
-_problems(statement, trail) := policy.trail_problems(policy.parse(t.policy([t.root_statement, statement])).statements, trail)
+_problems(statement, trail) := policy.trail_problems(
+	policy.parse(t.policy([t.root_statement, statement])).statements,
+	trail,
+)
 
-_other_trails := "no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)"
+_other_trails := concat("", [
+	"no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail",
+	" (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)",
+])
 
 test_trail_problems_source_arn if {
 	main := {"arn": _trail, "name": "main"}
@@ -271,7 +284,8 @@ test_trail_problems_by_name if {
 	_problems(_ct("StringEquals", "aws:SourceArn", _trail), {"arn": null, "name": "main"}) == set()
 	_problems(_ct("StringEquals", "aws:SourceArn", other), {"arn": null, "name": "main"}) == {_other_trails}
 	_problems(_ct("StringEqualsIgnoreCase", "aws:SourceArn", upper(_trail)), {"arn": null, "name": "main"}) == set()
-	_problems(_ct("StringLike", "aws:SourceArn", "arn:aws:cloudtrail:*:111122223333:trail/m*"), {"arn": null, "name": "main"}) == set()
+	m_star := "arn:aws:cloudtrail:*:111122223333:trail/m*"
+	_problems(_ct("StringLike", "aws:SourceArn", m_star), {"arn": null, "name": "main"}) == set()
 	_problems(_ct("StringEquals", "aws:SourceAccount", "444455556666"), {"arn": null, "name": "main"}) == set()
 	_problems(_ct("StringNotEquals", "aws:SourceArn", other), {"arn": null, "name": "main"}) == set()
 	_problems(_ct("StringEquals", "aws:SourceArn", other), {"arn": null, "name": null}) == set()
@@ -279,21 +293,30 @@ test_trail_problems_by_name if {
 
 test_trail_problems_describe_and_denies if {
 	main := {"arn": _trail, "name": "main"}
-	describe_other := object.union(t.describe_statement, {"Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"}}})
+	other := "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"
+	describe_other := object.union(t.describe_statement, {"Condition": {"StringEquals": {"aws:SourceArn": other}}})
 	statements := policy.parse(t.policy([t.root_statement, t.encrypt_statement, describe_other])).statements
-	policy.trail_problems(statements, main) == {"no grant of kms:DescribeKey to cloudtrail.amazonaws.com admits this trail (aws:SourceArn names other trails)"}
+	policy.trail_problems(statements, main) == {concat("", [
+		"no grant of kms:DescribeKey to cloudtrail.amazonaws.com admits this trail",
+		" (aws:SourceArn names other trails)",
+	])}
 	deny := {
-		"Sid": "NotMain", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*",
+		"Sid": "NotMain", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+		"Action": "kms:*", "Resource": "*",
 		"Condition": {"StringLike": {"aws:SourceArn": "*/main"}},
 	}
 	denied := policy.parse(t.policy(array.concat(t.cloudtrail_statements, [deny]))).statements
 	policy.trail_problems(denied, main) == {
-		`statement "NotMain" denies cloudtrail.amazonaws.com kms:GenerateDataKey*, which overrides every statement allowing it`,
+		concat("", [
+			`statement "NotMain" denies cloudtrail.amazonaws.com kms:GenerateDataKey*,`,
+			" which overrides every statement allowing it",
+		]),
 		`statement "NotMain" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
 	}
 
 	# The testing encrypt statement's aws:SourceArn names trail/main only.
-	policy.trail_problems(denied, {"arn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main2", "name": "main2"}) == {_other_trails}
+	main2 := {"arn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main2", "name": "main2"}
+	policy.trail_problems(denied, main2) == {_other_trails}
 	policy.trail_problems([], main) == {
 		"no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*",
 		"no statement allows cloudtrail.amazonaws.com kms:DescribeKey",

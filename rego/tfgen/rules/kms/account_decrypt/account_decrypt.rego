@@ -18,7 +18,12 @@
 #   remediation: >-
 #     Add StringLike kms:EncryptionContext:aws:cloudtrail:arn =
 #     arn:aws:cloudtrail:*:ACCOUNT_ID:trail/* to the decrypt statement, or name the principals.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.account_decrypt
 

@@ -77,7 +77,8 @@ test_deny_account_wide_forms if {
 }
 
 test_allow_named_principals_or_literal_context if {
-	named := {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/auditor", "arn:aws:iam::111122223333:role/ops"]}}
+	roles := ["arn:aws:iam::111122223333:role/auditor", "arn:aws:iam::111122223333:role/ops"]
+	named := {"ArnEquals": {"aws:PrincipalArn": roles}}
 	literal := object.union(_caller, {"StringEquals": {"kms:EncryptionContext:aws:cloudtrail:arn": "*"}})
 	statements := [
 		t.root_statement, t.encrypt_statement, t.describe_statement,

@@ -13,7 +13,12 @@
 #   severity: high
 #   enforcement: mandatory
 #   remediation: Add a statement allowing cloudtrail.amazonaws.com kms:DescribeKey.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_describe
 

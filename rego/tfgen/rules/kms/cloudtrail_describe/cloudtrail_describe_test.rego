@@ -27,9 +27,17 @@ test_allow_describe_forms if {
 	cloudtrail_describe.deny == set() with input as t.plan(changes)
 }
 
+_denied(address, sid) := concat("", [
+	address, ": statement \"", sid, "\" denies cloudtrail.amazonaws.com kms:DescribeKey,",
+	" which overrides every statement allowing it",
+])
+
 # A Deny of kms:DescribeKey to CloudTrail (or to everyone) overrides its grant.
 test_deny_describe_denied if {
-	deny := {"Sid": "NoDescribe", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"}
+	deny := {
+		"Sid": "NoDescribe", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+		"Action": "kms:DescribeKey", "Resource": "*",
+	}
 	everyone := object.union(deny, {"Sid": "Everyone", "Principal": "*", "Action": "kms:Describe*"})
 	changes := [
 		t.key_with("service", array.concat(t.cloudtrail_statements, [deny])),
@@ -38,11 +46,11 @@ test_deny_describe_denied if {
 	t.pairs(cloudtrail_describe.deny) == {
 		[
 			"aws_kms_key.service",
-			`aws_kms_key.service: statement "NoDescribe" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
+			_denied("aws_kms_key.service", "NoDescribe"),
 		],
 		[
 			"aws_kms_key.everyone",
-			`aws_kms_key.everyone: statement "Everyone" denies cloudtrail.amazonaws.com kms:DescribeKey, which overrides every statement allowing it`,
+			_denied("aws_kms_key.everyone", "Everyone"),
 		],
 	} with input as t.plan(changes)
 }
@@ -52,7 +60,10 @@ test_allow_describe_deny_elsewhere if {
 		"Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*",
 		"Condition": {"StringNotEquals": {"aws:SourceAccount": t.account}},
 	}
-	not_principal := {"Effect": "Deny", "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+	not_principal := {
+		"Effect": "Deny", "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"},
+		"Action": "kms:*", "Resource": "*",
+	}
 	changes := [
 		t.key_with("other_accounts", array.concat(t.cloudtrail_statements, [others])),
 		t.key_with("not_principal", array.concat(t.cloudtrail_statements, [not_principal])),

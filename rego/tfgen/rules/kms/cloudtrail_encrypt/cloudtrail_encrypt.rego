@@ -19,7 +19,12 @@
 #   remediation: >-
 #     Allow cloudtrail.amazonaws.com kms:GenerateDataKey* with StringLike
 #     kms:EncryptionContext:aws:cloudtrail:arn set to arn:aws:cloudtrail:*:ACCOUNT_ID:trail/*.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_encrypt
 

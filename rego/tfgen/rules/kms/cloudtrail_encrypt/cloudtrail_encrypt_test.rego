@@ -87,7 +87,10 @@ test_deny_grant_without_effect_or_denied if {
 	undecided := _deny("Tls", "kms:*", {"Bool": {"aws:SecureTransport": "false"}})
 	changes := [
 		_key("no_resource", object.remove(t.encrypt_statement, ["Resource"])),
-		t.key_with("denied", [t.root_statement, t.describe_statement, t.encrypt_statement, _deny("D", "kms:GenerateDataKey*", {})]),
+		t.key_with("denied", [
+			t.root_statement, t.describe_statement, t.encrypt_statement,
+			_deny("D", "kms:GenerateDataKey*", {}),
+		]),
 		t.key_with("undecided", [t.root_statement, t.describe_statement, t.encrypt_statement, undecided]),
 		_key("stars", _encrypt("kms:GenerateDataKey*", _context("StringLike", "**"))),
 		_key("foreign", object.union(t.encrypt_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})),
@@ -131,10 +134,10 @@ test_deny_grant_without_effect_or_denied if {
 # Case-insensitive operators compare trail ARNs in any case; Denies for other accounts'
 # trails do not reach this account's; a Deny-only mention of CloudTrail is no CloudTrail key.
 test_allow_ignore_case_and_other_account_denies if {
-	upper := _context("StringEqualsIgnoreCase", "ARN:AWS:CLOUDTRAIL:US-EAST-1:111122223333:TRAIL/MAIN")
+	upper_case := _context("StringEqualsIgnoreCase", "ARN:AWS:CLOUDTRAIL:US-EAST-1:111122223333:TRAIL/MAIN")
 	others := _deny("Others", "kms:*", {"StringNotEquals": {"aws:SourceAccount": t.account}})
 	changes := [
-		_key("ignore_case", _encrypt("kms:GenerateDataKey*", upper)),
+		_key("ignore_case", _encrypt("kms:GenerateDataKey*", upper_case)),
 		t.key_with("other_accounts", [t.root_statement, t.describe_statement, t.encrypt_statement, others]),
 		t.key_with("deny_only", [t.root_statement, _deny("NoTrail", "kms:*", {})]),
 	]

@@ -15,7 +15,12 @@
 #   remediation: >-
 #     Add StringEquals aws:SourceArn with the trail ARNs (or aws:SourceAccount with the account
 #     id) to each CloudTrail statement.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.cloudtrail_source
 

@@ -27,7 +27,7 @@ test_allow_source_bound_statements if {
 # every account while StringEquals "*" is a literal.
 test_warn_wildcard_source_conditions if {
 	arn_equals := _with_condition({"ArnEquals": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}})
-	like_star := object.union(object.remove(t.describe_statement, ["Condition"]), {"Condition": {"StringLike": {"aws:SourceAccount": "*"}}})
+	like_star := _describe_with({"StringLike": {"aws:SourceAccount": "*"}})
 	t.pairs(cloudtrail_source.warn) == {[
 		"aws_kms_key.k",
 		concat("", [
@@ -38,6 +38,9 @@ test_warn_wildcard_source_conditions if {
 }
 
 test_allow_literal_star_source if {
-	literal := object.union(object.remove(t.describe_statement, ["Condition"]), {"Condition": {"StringEquals": {"aws:SourceAccount": "*"}}})
-	cloudtrail_source.warn == set() with input as t.plan([t.key_with("k", [t.root_statement, t.encrypt_statement, literal])])
+	literal := _describe_with({"StringEquals": {"aws:SourceAccount": "*"}})
+	statements := [t.root_statement, t.encrypt_statement, literal]
+	cloudtrail_source.warn == set() with input as t.plan([t.key_with("k", statements)])
 }
+
+_describe_with(condition) := object.union(object.remove(t.describe_statement, ["Condition"]), {"Condition": condition})

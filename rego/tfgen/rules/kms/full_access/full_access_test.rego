@@ -56,7 +56,14 @@ test_allow_roots_and_scoped_actions if {
 
 # "Principal": "*" is {"AWS": "*"}; a statement without Resource grants nothing.
 test_warn_plain_star_principal if {
-	star := {"Sid": "Star", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"kms:CallerAccount": t.account}}}
-	no_resource := {"Sid": "NoResource", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/admin"}, "Action": "kms:*"}
-	t.pairs(full_access.warn) == {["aws_kms_key.k", `aws_kms_key.k: statement "Star" grants full KMS access to *`]} with input as t.plan([t.key_with("k", [t.root_statement, star, no_resource])])
+	star := {
+		"Sid": "Star", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+		"Condition": {"StringEquals": {"kms:CallerAccount": t.account}},
+	}
+	admin := "arn:aws:iam::111122223333:role/admin"
+	no_resource := {"Sid": "NoResource", "Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*"}
+	t.pairs(full_access.warn) == {[
+		"aws_kms_key.k",
+		`aws_kms_key.k: statement "Star" grants full KMS access to *`,
+	]} with input as t.plan([t.key_with("k", [t.root_statement, star, no_resource])])
 }

@@ -11,7 +11,12 @@
 #   severity: high
 #   enforcement: mandatory
 #   remediation: Remove bypass_policy_lockout_safety_check or set it to false.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.lockout_safety_check
 

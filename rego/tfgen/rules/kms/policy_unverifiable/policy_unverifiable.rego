@@ -18,7 +18,12 @@
 #   remediation: >-
 #     Build the policy from values known at plan time (variables, jsonencode of literals) and
 #     keep it a valid policy document.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.policy_unverifiable
 

@@ -21,7 +21,12 @@
 #   remediation: >-
 #     Name the principals explicitly, or add a StringEquals condition on kms:CallerAccount or
 #     aws:PrincipalOrgID with concrete values.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.public_principal
 
@@ -32,9 +37,9 @@ import data.tfgen.lib.result
 deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
 	some address, doc in plan.policies
 	some stmt in doc.statements
+	stmt.public
 	stmt.effect == "Allow"
 	stmt.effective
-	stmt.public
 	not policy.restricted_by(stmt, policy.account_restrictions)
 	not policy.account_denied(doc.statements, stmt)
 	undecided := policy.account_deny_undecided(doc.statements, stmt)
@@ -47,7 +52,10 @@ deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[addres
 
 _undecided(labels) := "" if count(labels) == 0
 
-_undecided(labels) := concat("", ["; whether ", concat(", ", labels), " restricts it to an account could not be decided"]) if {
+_undecided(labels) := concat("", [
+	"; whether ", concat(", ", labels),
+	" restricts it to an account could not be decided",
+]) if {
 	count(labels) > 0
 }
 

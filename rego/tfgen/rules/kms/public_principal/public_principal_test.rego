@@ -105,7 +105,10 @@ test_allow_public_restricted_by_deny if {
 			_stmt("Open", "*", {}),
 			object.remove(object.union(_deny("Others", [], _others), {"NotAction": "kms:Put*"}), ["Action"]),
 		]),
-		t.key_with("all", [t.root_statement, _stmt("Open", "*", {}), object.remove(_deny("All", "kms:*", {}), ["Condition"])]),
+		t.key_with("all", [
+			t.root_statement, _stmt("Open", "*", {}),
+			object.remove(_deny("All", "kms:*", {}), ["Condition"]),
+		]),
 		t.key_with("not_actions", [
 			t.root_statement,
 			object.remove(object.union(_stmt("Open", "*", {}), {"NotAction": "kms:Put*"}), ["Action"]),

@@ -20,7 +20,12 @@
 #   severity: high
 #   enforcement: mandatory
 #   remediation: Add a statement allowing kms:* to arn:aws:iam::ACCOUNT_ID:root.
-#   resource_types: [aws_kms_key, aws_kms_external_key, aws_kms_replica_key, aws_kms_replica_external_key, aws_kms_key_policy]
+#   resource_types:
+#     - aws_kms_key
+#     - aws_kms_external_key
+#     - aws_kms_replica_key
+#     - aws_kms_replica_external_key
+#     - aws_kms_key_policy
 #   frameworks: []
 package tfgen.rules.kms.root_access
 
@@ -32,7 +37,9 @@ deny contains result.fail_with(rego.metadata.chain(), rc, message, details) if {
 	some address, doc in plan.policies
 	doc.state == "ok"
 	rc := plan.policy_holders[address]
-	access := _root_access(doc.statements, _owner(rc))
+	owner := _owner(rc)
+	not _plainly_administered(doc.statements, owner)
+	access := _root_access(doc.statements, owner)
 	access.state != "yes"
 	message := concat("", [address, ": ", _reason(access)])
 	details := {"denied_by": access.denied_by, "undecided": access.undecided}
@@ -50,6 +57,38 @@ _reason(access) := concat("", [
 ]) if {
 	access.state == "unknown"
 } else := "no statement lets the account root administer the key (kms:PutKeyPolicy)"
+
+# The common case, decided without evaluating conditions: no Deny, and an unconditional Allow
+# of kms:PutKeyPolicy to "*" or to a root of the owner's account (any, when unknown) and
+# partition.
+_plainly_administered(statements, owner) if {
+	not _has_deny(statements)
+	some stmt in statements
+	count(stmt.conditions) == 0
+	not stmt.not_principal
+	policy.grants(stmt, "kms:putkeypolicy")
+	some principal in stmt.aws
+	_owner_root(principal, owner)
+}
+
+_has_deny(statements) if {
+	some stmt in statements
+	stmt.effect == "Deny"
+}
+
+_owner_root("*", _)
+
+_owner_root(principal, owner) if {
+	root := policy.root_of(principal)
+	owner.account in {null, root.account}
+	owner.partition in {null, root.partition}
+}
+
+_owner_root(principal, owner) if {
+	root := policy.root_of(principal)
+	owner.account in {null, root.account}
+	root.partition == null
+}
 
 # The owner's root, or (owner unknown) the best of the roots the policy names.
 _root_access(statements, owner) := {
@@ -70,13 +109,13 @@ _best(states) := "yes" if {
 
 _candidates(_, owner) := {owner} if is_string(owner.account)
 
-_candidates(statements, owner) := {owner} | {who |
+_candidates(statements, owner) := {owner} | {_root_who(policy.root_of(principal), owner) |
 	some stmt in statements
 	policy.grants(stmt, "kms:putkeypolicy")
 	some principal in stmt.aws
-	root := policy.root_of(principal)
-	who := {"account": root.account, "partition": _partition(root.partition, owner.partition)}
 } if not is_string(owner.account)
+
+_root_who(root, owner) := {"account": root.account, "partition": _partition(root.partition, owner.partition)}
 
 _partition(null, owner) := owner
 

@@ -64,7 +64,10 @@ test_deny_root_put_key_policy_denied if {
 			t.root_statement,
 			_deny({"Sid": "UseOnly", "Principal": "*", "NotAction": ["kms:Encrypt", "kms:Decrypt"]}),
 		]),
-		t.key_with("bare_id", [t.root_statement, _deny({"Sid": "Account", "Principal": {"AWS": t.account}, "Action": "kms:*"})]),
+		t.key_with("bare_id", [
+			t.root_statement,
+			_deny({"Sid": "Account", "Principal": {"AWS": t.account}, "Action": "kms:*"}),
+		]),
 		t.key_with("arn_denied", [
 			object.union(t.root_statement, {"Principal": {"AWS": t.account}}),
 			_deny({"Sid": "Root", "Principal": {"AWS": t.root}, "Action": "kms:*"}),
@@ -97,7 +100,10 @@ test_allow_root_denies_that_do_not_apply if {
 
 # A Deny whose condition cannot be decided at plan time keeps the finding and says so.
 test_deny_root_undecided_deny if {
-	mfa := _deny({"Sid": "Mfa", "Principal": "*", "Action": "kms:*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}})
+	mfa := _deny({
+		"Sid": "Mfa", "Principal": "*", "Action": "kms:*",
+		"Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+	})
 	t.pairs(root_access.deny) == {[
 		"aws_kms_key.k",
 		concat("", [
@@ -154,17 +160,24 @@ _with_regions(changes, regions) := object.union(t.plan(changes), {"configuration
 	cfg := {"name": "aws", "expressions": {"region": region}}
 }}})
 
+_gov_root := object.union(t.root_statement, {"Principal": {"AWS": "arn:aws-us-gov:iam::111122223333:root"}})
+
 # Without the key's ARN the owner's partition is the plan's (its aws provider regions).
 test_deny_root_of_other_partition if {
-	gov := [t.key_with("gov", [object.union(t.root_statement, {"Principal": {"AWS": "arn:aws-us-gov:iam::111122223333:root"}})])]
-	t.pairs(root_access.deny) == {["aws_kms_key.gov", _message("aws_kms_key.gov")]} with input as _with_regions(gov, [{"constant_value": "us-east-1"}])
+	gov := [t.key_with("gov", [_gov_root])]
+	t.pairs(root_access.deny) == {["aws_kms_key.gov", _message("aws_kms_key.gov")]} with input as _with_regions(
+		gov,
+		[{"constant_value": "us-east-1"}],
+	)
 }
 
 test_allow_root_of_plan_partition if {
-	gov := [t.key_with("gov", [object.union(t.root_statement, {"Principal": {"AWS": "arn:aws-us-gov:iam::111122223333:root"}})])]
+	gov := [t.key_with("gov", [_gov_root])]
 	root_access.deny == set() with input as _with_regions(gov, [{"constant_value": "us-gov-west-1"}])
-	root_access.deny == set() with input as _with_regions(gov, [{"constant_value": "us-gov-west-1"}, {"constant_value": "us-east-1"}])
-	root_access.deny == set() with input as _with_regions(gov, [{"constant_value": "us-gov-west-1"}, {"references": ["var.region"]}])
+	gov_and_aws := [{"constant_value": "us-gov-west-1"}, {"constant_value": "us-east-1"}]
+	root_access.deny == set() with input as _with_regions(gov, gov_and_aws)
+	gov_and_variable := [{"constant_value": "us-gov-west-1"}, {"references": ["var.region"]}]
+	root_access.deny == set() with input as _with_regions(gov, gov_and_variable)
 }
 
 test_plan_partitions if {
