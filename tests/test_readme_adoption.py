@@ -64,3 +64,18 @@ def test_rule_selection_example(project: Path, capsys: pytest.CaptureFixture[str
     assert "KMS-001 (off: Keys are rotated by the quarterly re-encryption job" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.terraform
+def test_baseline_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (script,) = blocks(section("Baseline"), "sh")
+    steps = commands(script)
+    assert [code for _, code, _ in steps] == [1, 0, 0, 0]
+    for argv, expected, _ in steps:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == expected, err
+    baseline = json.loads((project / ".tfgen-baseline.json").read_text())
+    assert [e["rule_id"] for e in baseline["findings"]] == ["KMS-001"]
+    sarif = json.loads((project / "tfgen.sarif").read_text())
+    assert [r["baselineState"] for r in sarif["runs"][0]["results"]] == ["unchanged"]

@@ -322,6 +322,7 @@ def test_json_document() -> None:
         "blocking": 1,
         "advisory": 1,
         "waived": 1,
+        "baselined": 0,
         "by_enforcement": {"mandatory": 2, "advisory": 1},
         "by_severity": {"critical": 0, "high": 2, "medium": 1, "low": 0},
         "errors": 0,

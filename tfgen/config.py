@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
+from tfgen.baseline import Baseline
 from tfgen.errors import ConfigError, InputError
 from tfgen.model import SEVERITIES, Enforcement, Severity, Waiver
 
@@ -37,6 +38,7 @@ class Config:
     off: Mapping[str, str] = field(default_factory=dict)  # rule id -> why it is switched off
     only_rules: tuple[str, ...] = ()
     skip_rules: tuple[str, ...] = ()
+    baseline: Baseline | None = None
 
     def rule_data(self) -> dict[str, Any]:
         """What the rules see as `data.tfgen_config` (absent keys take the rules' defaults)."""
@@ -61,6 +63,10 @@ class Config:
     def with_selection(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> Config:
         """Command-line rule selection: evaluate only these rules, and/or skip these."""
         return replace(self, only_rules=tuple(only), skip_rules=tuple(skip))
+
+    def with_baseline(self, baseline: Baseline | None) -> Config:
+        """Compare findings with this baseline: the ones it holds do not block."""
+        return replace(self, baseline=baseline)
 
     def skipped(self, known: Iterable[str]) -> dict[str, str]:
         """The rules of the pack this config switches off, each with why."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tfgen.baseline import load as load_baseline
 from tfgen.config import Config, check_rule_ids, load_config
 from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import InputError, TfgenError
@@ -103,6 +104,7 @@ def load_policy(
     severity_threshold: Severity | None = None,
     only_rules: Sequence[str] = (),
     skip_rules: Sequence[str] = (),
+    baseline_file: Path | None = None,
 ) -> tuple[RulePack, Config]:
     """The rule pack and the config with the overrides applied; what needs no plan."""
     pack = find_pack(rules)
@@ -112,6 +114,8 @@ def load_policy(
         )
     config = load_config(config_file).with_flags(fail_on, severity_threshold)
     config = config.with_selection(only_rules, skip_rules)
+    if baseline_file is not None:
+        config = config.with_baseline(load_baseline(baseline_file))
     check_rule_ids(config, {rule.rule_id for rule in pack.rules})
     return pack, config
 

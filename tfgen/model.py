@@ -48,11 +48,17 @@ class Finding:
     location: SourceLocation | None = None
     waiver: Waiver | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    baselined: bool = False  # in the baseline given: reported, never blocking
+
+    @property
+    def accepted(self) -> bool:
+        """Covered by a valid waiver or by the baseline."""
+        return self.waiver is not None or self.baselined
 
     @property
     def blocking(self) -> bool:
-        """A mandatory finding that no valid waiver covers."""
-        return self.enforcement == "mandatory" and self.waiver is None
+        """A mandatory finding that no valid waiver and no baseline covers."""
+        return self.enforcement == "mandatory" and not self.accepted
 
 
 @dataclass(frozen=True)
@@ -100,10 +106,11 @@ class Report:
     notices: tuple[str, ...] = ()
     fail_on: Enforcement = "mandatory"
     skipped_rules: tuple[tuple[str, str], ...] = ()  # (rule id, why): findings not reported
+    baseline: str = ""  # the baseline file the findings were compared with, if any
 
     def blocks(self, finding: Finding) -> bool:
         """Whether this finding fails the gate: unwaived, and mandatory unless fail_on is advisory."""
-        return finding.blocking or (self.fail_on == "advisory" and finding.waiver is None)
+        return finding.blocking or (self.fail_on == "advisory" and not finding.accepted)
 
     @property
     def exit_code(self) -> int:

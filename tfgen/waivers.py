@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from tfgen.baseline import apply as apply_baseline
 from tfgen.config import Config, check_rule_ids
 from tfgen.model import SEVERITIES, Finding, Report, Severity, Waiver
 from tfgen.suppressions import InlineSuppressions
@@ -88,6 +89,9 @@ def finalize(
     if inline is not None:
         findings, inline_notices = inline.apply(findings, today)
         notices += inline_notices
+    if config.baseline is not None:
+        findings, baseline_notices = apply_baseline(findings, config.baseline)
+        notices += baseline_notices
     skipped = config.skipped(known)
     if skipped:
         findings = tuple(f for f in findings if f.rule_id not in skipped)
@@ -105,4 +109,5 @@ def finalize(
         notices=report.notices + notices,
         fail_on=config.fail_on,
         skipped_rules=tuple(skipped.items()),
+        baseline=config.baseline.source if config.baseline is not None else "",
     )

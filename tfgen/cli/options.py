@@ -88,6 +88,13 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="tfgen config file (default: the nearest .tfgen.toml or pyproject.toml [tool.tfgen])",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="findings this baseline (from `tfgen baseline`) holds are reported as baselined and "
+        "do not block; new ones do; entries no longer found are reported as resolved",
+    )
+    parser.add_argument(
         "--only-rule",
         action="append",
         default=[],
@@ -202,6 +209,7 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
         args.severity_threshold,
         only_rules=args.only_rule,
         skip_rules=args.skip_rule,
+        baseline_file=args.baseline,
     )
 
 

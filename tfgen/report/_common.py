@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from tfgen.model import SEVERITIES, Finding, Report, RuleMeta
 
-Status = Literal["blocking", "advisory", "waived"]
-STATUSES: tuple[Status, ...] = ("blocking", "advisory", "waived")
+Status = Literal["blocking", "advisory", "baselined", "waived"]
+STATUSES: tuple[Status, ...] = ("blocking", "advisory", "baselined", "waived")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # A reference counts as a URL when it is an absolute http(s) URL without spaces or quotes.
@@ -22,6 +22,8 @@ def status(report: Report, finding: Finding) -> Status:
     """Waived, blocking (fails the gate), or advisory (reported, does not fail the gate)."""
     if finding.waiver is not None:
         return "waived"
+    if finding.baselined:
+        return "baselined"
     return "blocking" if report.blocks(finding) else "advisory"
 
 
@@ -73,6 +75,7 @@ def summary(report: Report) -> dict[str, Any]:
         "blocking": statuses.count("blocking"),
         "advisory": statuses.count("advisory"),
         "waived": statuses.count("waived"),
+        "baselined": statuses.count("baselined"),
         "by_enforcement": by_enforcement,
         "by_severity": by_severity,
         "errors": len(report.errors),

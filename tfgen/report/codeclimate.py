@@ -40,7 +40,7 @@ def gitlab_severity(report: Report, finding: Finding) -> GitLabSeverity:
     """The rule's severity on GitLab's scale; a finding that fails the gate is at least major, a
     waived one is info."""
     state = status(report, finding)
-    if state == "waived":
+    if state in ("waived", "baselined"):
         return "info"
     mapped = SEVERITY.get(finding.severity, "major")
     if state == "blocking" and mapped in ("info", "minor"):

@@ -62,7 +62,9 @@ def render(report: Report) -> str:
 
 def _annotation(report: Report, finding: Finding, several_plans: bool, help_: Guidance) -> str:
     state = status(report, finding)
-    name = {"blocking": "error", "advisory": "warning", "waived": "notice"}[state]
+    name = {"blocking": "error", "advisory": "warning", "waived": "notice", "baselined": "notice"}[
+        state
+    ]
     properties: dict[str, str] = {}
     if finding.location is not None:
         properties["file"] = finding.location.file

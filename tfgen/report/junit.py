@@ -101,7 +101,8 @@ def _case(report: Report, finding: Finding, help_: Guidance) -> ET.Element:
         )
         case.append(_element("system-out", {}, body))
     else:
-        case.append(_element("system-out", {}, f"advisory, does not fail the gate\n{body}"))
+        why = "baselined" if state == "baselined" else "advisory"
+        case.append(_element("system-out", {}, f"{why}, does not fail the gate\n{body}"))
     return case
 
 

@@ -8,6 +8,7 @@ import re
 from tfgen import __version__
 from tfgen.model import SEVERITIES, Finding, Report, Waiver
 from tfgen.report._common import (
+    STATUSES,
     Guidance,
     guidance,
     location_text,
@@ -56,6 +57,7 @@ def render(report: Report) -> str:
     blocking = [f for f in findings if status(report, f) == "blocking"]
     advisory = [f for f in findings if status(report, f) == "advisory"]
     waived = [f for f in findings if status(report, f) == "waived"]
+    baselined = [f for f in findings if status(report, f) == "baselined"]
     helps = guidance(report)
     if blocking:
         out += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan, helps), ""]
@@ -66,6 +68,11 @@ def render(report: Report) -> str:
     if waived:
         out += _details(
             f"Waived findings ({len(waived)})", _waived_table(waived, multi_plan, helps)
+        )
+    if baselined:
+        out += _details(
+            f"Baselined findings ({len(baselined)})",
+            _findings_table(baselined, multi_plan, helps),
         )
     if report.errors:
         out += ["#### Errors", "", *(f"- {cell(error)}" for error in report.errors), ""]
@@ -98,7 +105,8 @@ def _counts_table(report: Report, findings: list[Finding]) -> list[str]:
     header = "| | " + " | ".join(s.capitalize() for s in SEVERITIES) + " | Total |"
     rule = "|---|" + "---:|" * (len(SEVERITIES) + 1)
     rows = [header, rule]
-    for state in ("blocking", "advisory", "waived"):
+    states = [s for s in STATUSES if s != "baselined" or any(f.baselined for f in findings)]
+    for state in states:
         chosen = [f for f in findings if status(report, f) == state]
         per = [sum(1 for f in chosen if f.severity == s) for s in SEVERITIES]
         rows.append(

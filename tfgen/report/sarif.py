@@ -190,6 +190,8 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]
             "details": finding.details,
         },
     }
+    if report.baseline and finding.waiver is None:  # new, or held by the baseline
+        result["baselineState"] = "unchanged" if finding.baselined else "new"
     if finding.waiver is not None:
         waiver = finding.waiver
         suppression: dict[str, Any] = {

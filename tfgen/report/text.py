@@ -25,6 +25,7 @@ _COLORS = {
     "blocking": "31;1",
     "advisory": "33",
     "waived": "2",
+    "baselined": "2",
     "pass": "32;1",
     "fail": "31;1",
 }
@@ -80,7 +81,10 @@ def _details(finding: Finding, help_: Guidance, multi_plan: bool) -> list[str]:
     details = [short_message(finding) or finding.title]
     if finding.waiver is not None:
         waiver = finding.waiver
-        details.append(f"waived by {waiver.owner} until {waiver.expires}: {waiver.reason}")
+        until = f" until {waiver.expires}" if waiver.expires else ""
+        details.append(f"waived by {waiver.owner}{until}: {waiver.reason}")
+    elif finding.baselined:
+        details.append("baselined: in the baseline given, does not fail the gate")
     if help_.remediation:
         details.append(f"fix: {help_.remediation}")
     if help_.reference:
@@ -115,6 +119,7 @@ def verdict_line(report: Report, *, color: bool = False) -> str:
     what = (
         f"{plural(counts['findings'], 'finding')}: {counts['blocking']} blocking, "
         f"{counts['advisory']} advisory, {counts['waived']} waived"
+        + (f", {counts['baselined']} baselined" if counts["baselined"] else "")
         if counts["findings"]
         else "no findings"
     )
