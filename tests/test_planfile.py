@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfgen.errors import InputError
-from tfgen.planfile import DEFAULT_MAX_BYTES, load_plan, validate_plan
+from tfgen.planfile import DEFAULT_MAX_BYTES, load_plan
+from tfgen.planshape import validate_plan
 
 BAD = FIXTURES / "bad"
 CONTROL = BAD / "control_valid_plan.json"

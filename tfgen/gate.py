@@ -14,7 +14,8 @@ from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import InputError, TfgenError
 from tfgen.evaluate import evaluate_plans, unevaluated_report
 from tfgen.model import Enforcement, PlanInfo, Report, Severity
-from tfgen.planfile import STDIN, load_plan, plan_info, validate_plan
+from tfgen.planfile import STDIN, load_plan, plan_info
+from tfgen.planshape import validate_plan
 from tfgen.redact import Secrets, redact_plan, redact_report
 from tfgen.ruleinput import input_needs
 from tfgen.rulepack import RulePack, find_pack
