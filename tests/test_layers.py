@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tfgen"
 
 # Toolchain locations (OPA binary, cache, provider mirror) are still read where they are used;
 # Terraform's child process inherits the environment on purpose.
-ENVIRON_ALLOWED = {"toolchain.py", "terraform.py", "redact.py"}
+ENVIRON_ALLOWED = {"toolchain.py", "terraform/command.py", "terraform/offline.py", "redact.py"}
 
 
 def _core_modules() -> list[Path]:
