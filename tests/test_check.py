@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -164,3 +165,45 @@ def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn) -> None:
     assert len(rotation) == 1000
     print(f"embedded engine: 1000-resource plan evaluated in {elapsed:.2f}s")
     assert elapsed < 30
+
+
+# Batches show a progress bar on a terminal, and nothing extra anywhere else.
+
+
+PLAN = FIXTURES / "bad" / "control_valid_plan.json"
+
+
+def _run(paths: list[str], stderr: int) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "tfgen", "check", *paths, "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.opa
+def test_progress_bar_on_a_terminal_only(opa_bin: Path) -> None:
+    paths = [str(PLAN)] * 12
+    primary, secondary = pty.openpty()
+    try:
+        proc = _run(paths, secondary)
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closed once the child exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(primary)
+    assert proc.returncode in (0, 1), seen
+    assert b"12/12 plans" in seen
+    assert b"] 1/12 plans" in seen
+    piped = _run(paths, subprocess.PIPE)
+    assert piped.returncode == proc.returncode
+    assert b"plans" not in piped.stderr
