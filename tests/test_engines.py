@@ -50,7 +50,7 @@ def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str
     return [(f.plan, f.rule_id, f.address, f.enforcement, f.message) for f in findings]
 
 
-# The rule pack ----------------------------------------------------------------------------.
+# The rule pack.
 def test_catalog_is_read_from_metadata() -> None:
     rules = {r.rule_id: r for r in find_pack(PACK).rules}
     assert sorted(rules) == ["FIX-001", "FIX-002"]
@@ -137,7 +137,7 @@ def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
     assert not wasm_path(RulePack(root)).exists()
 
 
-# Engines ------------------------------------------------------------------------------------.
+# Engines.
 @pytest.mark.terraform
 def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> None:
     plan = plan_module(MODULES / "rotation_off")

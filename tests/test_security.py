@@ -114,7 +114,7 @@ def test_compose_service_is_loopback_only_non_root_and_read_only(
     assert "ro" in mounts["/policy"]
 
 
-# Generated HCL: template sequences stay literal for Terraform itself ----------------------.
+# Generated HCL: template sequences stay literal for Terraform itself.
 ADVERSARIAL = 'key ${aws_kms_key.this.arn} %{ if true }on%{ endif } $${x} %%{y} "q" \\ end'
 
 
@@ -138,7 +138,7 @@ def test_template_sequences_reach_terraform_as_literal_text(
     assert after["tags"]["Note"] == note
 
 
-# Paths: nothing is written outside --out ---------------------------------------------------.
+# Paths: nothing is written outside --out.
 def _tree(path: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(path)): p.read_bytes()
