@@ -1,4 +1,4 @@
-"""Rule pack reading, the Wasm cache, and the embedded and OPA server engines on real OPA."""
+"""The embedded and OPA server engines on real OPA."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from helpers import FIXTURES, PlanFn, ServeFn
 
 from tfgen.engines import EngineOptions, open_engine
-from tfgen.errors import EngineError, InputError, ToolchainError
+from tfgen.errors import EngineError
 from tfgen.evaluate import evaluate_plans, rule_input
 from tfgen.model import Finding, PlanInfo
-from tfgen.rulepack import RulePack, build_wasm, find_pack, wasm_path
+from tfgen.rulepack import RulePack, find_pack
 
 PACK = FIXTURES / "engines" / "pack"
 CONFLICT = FIXTURES / "engines" / "conflict"
@@ -48,93 +48,6 @@ def info(name: str = "plan.json", resources: int = 0) -> PlanInfo:
 
 def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str]]:
     return [(f.plan, f.rule_id, f.address, f.enforcement, f.message) for f in findings]
-
-
-# The rule pack.
-def test_catalog_is_read_from_metadata() -> None:
-    rules = {r.rule_id: r for r in find_pack(PACK).rules}
-    assert sorted(rules) == ["FIX-001", "FIX-002"]
-    rotation = rules["FIX-001"]
-    assert (rotation.severity, rotation.enforcement) == ("high", "mandatory")
-    assert rotation.package == "tfgen.rules.kms.rotation"
-    assert rotation.file == "tfgen/rules/kms/rotation/rotation.rego"
-    assert rotation.resource_types == ("aws_kms_key",)
-    assert rotation.frameworks == ("AWS Security Hub KMS.4",)
-    assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
-    assert rules["FIX-002"].frameworks == ()
-    assert find_pack(PACK).version == "0.0.0-fixture"
-
-
-@pytest.mark.parametrize(
-    ("edit", "reason"),
-    [
-        (lambda s: s.replace("# METADATA\n", ""), "no METADATA block"),
-        (lambda s: s.replace("#   severity: high\n", ""), "lacks custom.severity"),
-        (lambda s: s.replace("severity: high", "severity: urgent"), "custom.severity 'urgent'"),
-        (lambda s: s.replace("enforcement: mandatory", "enforcement: maybe"), "mandatory|advisory"),
-        (lambda s: s.replace("# title: Fixture", "# title: [Fixture"), "not valid YAML"),
-        (lambda s: s.replace("id: FIX-001", "id: FIX-002"), "rule id FIX-002 also used"),
-    ],
-)
-def test_bad_metadata_is_an_input_error(tmp_path: Path, edit: Any, reason: str) -> None:
-    root = copy_pack(tmp_path)
-    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
-    rule.write_text(edit(rule.read_text()))
-    with pytest.raises(InputError, match=reason):
-        _ = find_pack(root).rules
-
-
-def test_find_pack_refuses_a_directory_without_main(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not a rule pack"):
-        find_pack(tmp_path)
-
-
-def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
-    root = copy_pack(tmp_path)
-    before = RulePack(root).digest
-    (root / "tfgen" / "rules" / "kms" / "rotation" / "rotation_test.rego").write_text(
-        "package x_test\n"
-    )
-    assert RulePack(root).digest == before
-    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
-    rule.write_text(rule.read_text() + "\n# changed\n")
-    assert RulePack(root).digest != before
-
-
-def test_wasm_is_built_once_then_reused_without_opa(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
-    pack = RulePack(copy_pack(tmp_path))
-    built = build_wasm(pack)
-    assert built == wasm_path(pack)
-    assert built.read_bytes()[:4] == b"\0asm"
-    stamp = built.stat().st_mtime_ns
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    assert build_wasm(RulePack(pack.root)).stat().st_mtime_ns == stamp
-    engine = open_engine("embedded", RulePack(pack.root))
-    engine.close()
-
-
-def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
-    pack = RulePack(copy_pack(tmp_path))
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    with pytest.raises(
-        ToolchainError, match=r"needs OPA to compile it to Wasm: TFGEN_OPA_BIN=.*no such file"
-    ):
-        open_engine("embedded", pack)
-
-
-def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
-    root = copy_pack(tmp_path)
-    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
-    rule.write_text(rule.read_text().replace("rc.type ==", "rc.type = = "))
-    with pytest.raises(ToolchainError, match=r"does not compile: .*rego_parse_error"):
-        open_engine("embedded", RulePack(root))
-    assert not wasm_path(RulePack(root)).exists()
 
 
 # Engines.

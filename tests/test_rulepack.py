@@ -1,26 +1,40 @@
-"""The shipped Wasm build: used only for exactly its pack, verified before use, never trusted blind."""
+"""The rule pack: catalog from METADATA, digest, the Wasm build, and the shipped build (verified
+before use, never trusted blind)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import REGO
+from helpers import FIXTURES, REGO
 
-from tfgen.errors import ToolchainError
+from tfgen.engines import open_engine
+from tfgen.errors import InputError, ToolchainError
 from tfgen.rulepack import (
     SHIPPED_DIR,
     SHIPPED_MANIFEST,
     SHIPPED_WASM,
     RulePack,
+    build_wasm,
     compiled_pack,
+    find_pack,
     policy_origin,
     shipped_wasm,
+    wasm_path,
     write_shipped,
 )
 
 WASM = b"\0asm\1\0\0\0"
+PACK = FIXTURES / "engines" / "pack"
+
+
+def copy_pack(tmp_path: Path, source: Path = PACK) -> Path:
+    target = tmp_path / "pack"
+    shutil.copytree(source, target)
+    return target
 
 
 def test_committed_build_is_the_build_of_rego() -> None:
@@ -76,3 +90,95 @@ def test_a_broken_record_is_an_error(tmp_path: Path, text: str) -> None:
     (tmp_path / SHIPPED_MANIFEST).write_text(text)
     with pytest.raises(ToolchainError, match=r"policy.json: shipped rule pack record"):
         shipped_wasm(RulePack(REGO), tmp_path)
+
+
+# Reading the pack: catalog, digest, and its Wasm build.
+
+
+def test_catalog_is_read_from_metadata() -> None:
+    rules = {r.rule_id: r for r in find_pack(PACK).rules}
+    assert sorted(rules) == ["FIX-001", "FIX-002"]
+    rotation = rules["FIX-001"]
+    assert (rotation.severity, rotation.enforcement) == ("high", "mandatory")
+    assert rotation.package == "tfgen.rules.kms.rotation"
+    assert rotation.file == "tfgen/rules/kms/rotation/rotation.rego"
+    assert rotation.resource_types == ("aws_kms_key",)
+    assert rotation.frameworks == ("AWS Security Hub KMS.4",)
+    assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
+    assert rules["FIX-002"].frameworks == ()
+    assert find_pack(PACK).version == "0.0.0-fixture"
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda s: s.replace("# METADATA\n", ""), "no METADATA block"),
+        (lambda s: s.replace("#   severity: high\n", ""), "lacks custom.severity"),
+        (lambda s: s.replace("severity: high", "severity: urgent"), "custom.severity 'urgent'"),
+        (lambda s: s.replace("enforcement: mandatory", "enforcement: maybe"), "mandatory|advisory"),
+        (lambda s: s.replace("# title: Fixture", "# title: [Fixture"), "not valid YAML"),
+        (lambda s: s.replace("id: FIX-001", "id: FIX-002"), "rule id FIX-002 also used"),
+    ],
+)
+def test_bad_metadata_is_an_input_error(tmp_path: Path, edit: Any, reason: str) -> None:
+    root = copy_pack(tmp_path)
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(edit(rule.read_text()))
+    with pytest.raises(InputError, match=reason):
+        _ = find_pack(root).rules
+
+
+def test_find_pack_refuses_a_directory_without_main(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a rule pack"):
+        find_pack(tmp_path)
+
+
+def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
+    root = copy_pack(tmp_path)
+    before = RulePack(root).digest
+    (root / "tfgen" / "rules" / "kms" / "rotation" / "rotation_test.rego").write_text(
+        "package x_test\n"
+    )
+    assert RulePack(root).digest == before
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(rule.read_text() + "\n# changed\n")
+    assert RulePack(root).digest != before
+
+
+@pytest.mark.usefixtures("isolated")
+def test_wasm_is_built_once_then_reused_without_opa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    pack = RulePack(copy_pack(tmp_path))
+    built = build_wasm(pack)
+    assert built == wasm_path(pack)
+    assert built.read_bytes()[:4] == b"\0asm"
+    stamp = built.stat().st_mtime_ns
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
+    assert build_wasm(RulePack(pack.root)).stat().st_mtime_ns == stamp
+    engine = open_engine("embedded", RulePack(pack.root))
+    engine.close()
+
+
+@pytest.mark.usefixtures("isolated")
+def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    pack = RulePack(copy_pack(tmp_path))
+    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
+    with pytest.raises(
+        ToolchainError, match=r"needs OPA to compile it to Wasm: TFGEN_OPA_BIN=.*no such file"
+    ):
+        open_engine("embedded", pack)
+
+
+@pytest.mark.usefixtures("isolated")
+def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
+    root = copy_pack(tmp_path)
+    rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
+    rule.write_text(rule.read_text().replace("rc.type ==", "rc.type = = "))
+    with pytest.raises(ToolchainError, match=r"does not compile: .*rego_parse_error"):
+        open_engine("embedded", RulePack(root))
+    assert not wasm_path(RulePack(root)).exists()
