@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tfgen"
@@ -64,3 +65,15 @@ def test_tests_read_nothing_outside_the_repository() -> None:
         text = path.read_text(encoding="utf-8")
         assert "ROOT.parent" not in text, path.name
         assert "/work/shared" not in text, path.name
+
+
+def test_readme_layout_names_only_what_exists() -> None:
+    root = PACKAGE.parent
+    text = (root / "README.md").read_text(encoding="utf-8")
+    start = text.index("\n## Layout\n")
+    section = text[start : text.index("\n## ", start + 1)]
+    paths = re.findall(r"`((?:tfgen|tests)/[\w/.<>]*)`", section)
+    assert paths
+    for path in paths:
+        if "<" not in path:
+            assert (root / path).exists(), path
