@@ -95,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_all(sub: Subparsers) -> None:
     """Each subcommand module adds its parser and sets `func` to a callable returning an exit code."""
-    from tfgen.cli import baseline, check, generate, opa, plan, rules
+    from tfgen.cli import baseline, bundle, check, generate, opa, plan, rules
 
-    for module in (generate, check, plan, baseline, opa, rules):
+    for module in (generate, check, plan, baseline, opa, rules, bundle):
         module.register(sub)
 
 
