@@ -1,4 +1,4 @@
-"""`tfgen bundle export`: the rule pack in a form another policy service loads."""
+"""`tfgen bundle export|verify`: the rule pack for other policy services, and signed bundles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfgen import hcp
+from tfgen import bundle_sign, hcp
 from tfgen.cli import Subparsers
 from tfgen.cli.options import add_rules_argument
 from tfgen.rulepack import find_pack
@@ -15,9 +15,11 @@ from tfgen.rulepack import find_pack
 def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "bundle",
-        help="export the rule pack for another policy service",
+        help="export the rule pack for another policy service, or verify a signed bundle",
         description="export: write the rule pack as an HCP Terraform / Terraform Enterprise OPA "
-        "policy set (policies.hcl, one policy per rule, the plan read from input.plan).",
+        "policy set (policies.hcl, one policy per rule, the plan read from input.plan). "
+        "verify: check a signed OPA bundle's signature and that its files are the rule pack its "
+        "manifest revision names.",
     )
     actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
     export = actions.add_parser(
@@ -41,6 +43,26 @@ def register(sub: Subparsers) -> None:
     )
     export.set_defaults(func=run_export)
 
+    verify = actions.add_parser(
+        "verify",
+        help="check a signed bundle's signature and digest",
+        description="Check the bundle's .signatures.json with the key (by OPA, with the algorithm "
+        "given here, never the one the token names) and that its policy files hash to the "
+        "manifest revision. Exit 0 if both hold, 2 if not.",
+    )
+    verify.add_argument("bundle", type=Path, metavar="FILE", help="the bundle (.tar.gz)")
+    verify.add_argument(
+        "--verification-key",
+        type=Path,
+        required=True,
+        metavar="KEY",
+        help="PEM public key file (RS256, ES256), or a file holding the shared secret (HS256)",
+    )
+    verify.add_argument(
+        "--signing-alg", choices=bundle_sign.ALGORITHMS, default="RS256", help="default: RS256"
+    )
+    verify.set_defaults(func=run_verify)
+
 
 def run_export(args: argparse.Namespace) -> int:
     pack = find_pack(args.rules)
@@ -55,4 +77,13 @@ def run_export(args: argparse.Namespace) -> int:
             f"not write, which HCP Terraform loads too: {names}{more}",
             file=sys.stderr,
         )
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    result = bundle_sign.verify(args.bundle, args.verification_key, args.signing_alg)
+    print(
+        f"verified {args.bundle}: revision {result.revision}, roots {', '.join(result.roots)}, "
+        f"{result.files} files, signed with {args.signing_alg} key id {result.key_id}"
+    )
     return 0
