@@ -51,15 +51,19 @@ _value_account(key, v) := account if {
 	regex.match(`^[0-9]{12}$`, account)
 }
 
-# Conditions of a CloudTrail grant on keys other than its trail scope, which no CloudTrail
-# request is known to satisfy.
-_foreign_keys(stmt) := {c.key | some c in stmt.conditions; not c.key in _source_keys}
+# Conditions of a CloudTrail grant on keys other than its trail scope that no CloudTrail
+# request is known to satisfy (aws:SecureTransport true is: KMS accepts HTTPS only).
+_foreign_keys(stmt) := {c.key |
+	some c in stmt.conditions
+	not c.key in _source_keys
+	condition_result(c, request_context) != "yes"
+}
 
 # The grants of `action` to CloudTrail with what the Denies do to each under `ctx`:
 # {"stmt", "denied_by", "undecided"} entries.
 _cloudtrail_access(statements, action, ctx) := [{"stmt": stmt, "denied_by": a.denied_by, "undecided": u} |
 	some stmt in cloudtrail_grants(statements, action)
-	a := _deny_access(statements, action, object.union(_grant_context(stmt), ctx))
+	a := _deny_access(statements, action, object.union(object.union(request_context, _grant_context(stmt)), ctx))
 	foreign := _foreign_keys(stmt)
 	u := a.undecided | {concat("", [stmt.label, " (condition on ", concat(", ", foreign), ")"]) | count(foreign) > 0}
 ]

@@ -235,7 +235,7 @@ applies_to(stmt, who) if {
 condition_result(c, ctx) := "unknown" if {
 	not _decidable(c, ctx)
 } else := "yes" if {
-	_holds(c.base, c.values, ctx[c.key])
+	_holds(c.base, [_value_text(v) | some v in c.values], ctx[c.key])
 } else := "no"
 
 _decidable(c, ctx) if {
@@ -243,15 +243,22 @@ _decidable(c, ctx) if {
 	c.base in _operators
 	count(c.values) > 0
 	every v in c.values {
-		is_string(v)
-		not contains(v, "${")
+		not contains(_value_text(v), "${")
 	}
 }
 
 _operators := {
 	"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
-	"stringlike", "stringnotlike", "arnequals", "arnlike", "arnnotequals", "arnnotlike",
+	"stringlike", "stringnotlike", "arnequals", "arnlike", "arnnotequals", "arnnotlike", "bool",
 }
+
+# A condition value as the request compares it (Bool values may be JSON booleans).
+_value_text(v) := v if is_string(v)
+
+_value_text(v) := json.marshal(v) if is_boolean(v)
+
+# What every KMS request carries: KMS endpoints accept HTTPS only.
+request_context := {"aws:securetransport": "true"}
 
 _holds("stringequals", values, x) if x in values
 
@@ -260,6 +267,8 @@ _holds("stringnotequals", values, x) if not x in values
 _holds("stringequalsignorecase", values, x) if lower(x) in {lower(v) | some v in values}
 
 _holds("stringnotequalsignorecase", values, x) if not lower(x) in {lower(v) | some v in values}
+
+_holds("bool", values, x) if lower(x) in {lower(v) | some v in values}
 
 _holds("stringlike", values, x) if {
 	some v in values
@@ -310,14 +319,14 @@ conditions_result(stmt, ctx) := "no" if {
 
 # What a request by `root` ({"account", "partition"}) carries; nothing of an unknown account.
 root_context(root) := object.union(
-	{"kms:calleraccount": root.account, "aws:principalaccount": root.account},
+	object.union(request_context, {"kms:calleraccount": root.account, "aws:principalaccount": root.account}),
 	{"aws:principalarn": arn |
 		is_string(root.partition)
 		arn := concat("", ["arn:", root.partition, ":iam::", root.account, ":root"])
 	},
 ) if is_string(root.account)
 
-root_context(root) := {} if not is_string(root.account)
+root_context(root) := request_context if not is_string(root.account)
 
 # --- access after Deny ---------------------------------------------------------------------
 

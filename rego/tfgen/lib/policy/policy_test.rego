@@ -213,25 +213,32 @@ test_condition_operators if {
 		["ArnNotLike", "arn:aws:cloudtrail:*:111122223333:trail/*", "no"],
 		["StringEqualsIfExists", _trail, "yes"],
 		["NumericEquals", "1", "unknown"],
+		["Bool", true, "no"],
 		["StringEquals", "${aws:username}", "unknown"],
 		["StringEquals", [1], "unknown"],
 	] {
 		policy.condition_result(_c(case[0], case[1]), ctx) == case[2]
 	}
 	policy.condition_result(_c("StringEquals", _trail), {}) == "unknown"
+	tls := {"aws:sourcearn": "true"}
+	policy.condition_result(_c("Bool", true), tls) == "yes"
+	policy.condition_result(_c("Bool", "FALSE"), tls) == "no"
 }
 
 test_access_states if {
 	root := {"account": t.account, "partition": "aws"}
 	ctx := policy.root_context(root)
-	ctx == {"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:principalarn": t.root}
-	no_partition := {"kms:calleraccount": t.account, "aws:principalaccount": t.account}
+	ctx == {
+		"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:principalarn": t.root,
+		"aws:securetransport": "true",
+	}
+	no_partition := {"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:securetransport": "true"}
 	policy.root_context({"account": t.account, "partition": null}) == no_partition
-	policy.root_context({"account": null, "partition": "aws"}) == {}
+	policy.root_context({"account": null, "partition": "aws"}) == {"aws:securetransport": "true"}
 	statements := policy.parse(t.policy([t.root_statement])).statements
 	policy.access(statements, root, "kms:putkeypolicy", ctx) == {"state": "yes", "denied_by": set(), "undecided": set()}
 	policy.access(statements, {"service": "cloudtrail.amazonaws.com"}, "kms:putkeypolicy", {}).state == "no"
-	conditional := object.union(t.root_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})
+	conditional := object.union(t.root_statement, {"Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
 	undecided := policy.parse(t.policy([conditional])).statements
 	policy.access(undecided, root, "kms:putkeypolicy", ctx) == {
 		"state": "unknown", "denied_by": set(),

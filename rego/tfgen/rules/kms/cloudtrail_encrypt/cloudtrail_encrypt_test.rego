@@ -84,7 +84,7 @@ _deny(sid, action, condition) := {
 # A grant without Resource has no effect; a matching Deny overrides the grant; a Deny whose
 # condition cannot be decided keeps the finding and says so; "**" under StringLike is any ARN.
 test_deny_grant_without_effect_or_denied if {
-	undecided := _deny("Tls", "kms:*", {"Bool": {"aws:SecureTransport": "false"}})
+	undecided := _deny("Ip", "kms:*", {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}})
 	changes := [
 		_key("no_resource", object.remove(t.encrypt_statement, ["Resource"])),
 		t.key_with("denied", [
@@ -93,7 +93,7 @@ test_deny_grant_without_effect_or_denied if {
 		]),
 		t.key_with("undecided", [t.root_statement, t.describe_statement, t.encrypt_statement, undecided]),
 		_key("stars", _encrypt("kms:GenerateDataKey*", _context("StringLike", "**"))),
-		_key("foreign", object.union(t.encrypt_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}})),
+		_key("foreign", object.union(t.encrypt_statement, {"Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}})),
 	]
 	t.pairs(cloudtrail_encrypt.deny) == {
 		[
@@ -111,7 +111,7 @@ test_deny_grant_without_effect_or_denied if {
 			"aws_kms_key.undecided",
 			concat("", [
 				"aws_kms_key.undecided: whether cloudtrail.amazonaws.com may call kms:GenerateDataKey* could not be",
-				` decided: statement "Tls" depend on request values unknown at plan time`,
+				` decided: statement "Ip" depend on request values unknown at plan time`,
 			]),
 		],
 		[
@@ -125,7 +125,7 @@ test_deny_grant_without_effect_or_denied if {
 			"aws_kms_key.foreign",
 			concat("", [
 				"aws_kms_key.foreign: whether cloudtrail.amazonaws.com may call kms:GenerateDataKey* could not be",
-				` decided: statement "Encrypt" (condition on aws:securetransport) depend on request values unknown at plan time`,
+				` decided: statement "Encrypt" (condition on aws:sourceip) depend on request values unknown at plan time`,
 			]),
 		],
 	} with input as t.plan(changes)
@@ -140,6 +140,11 @@ test_allow_ignore_case_and_other_account_denies if {
 		_key("ignore_case", _encrypt("kms:GenerateDataKey*", upper_case)),
 		t.key_with("other_accounts", [t.root_statement, t.describe_statement, t.encrypt_statement, others]),
 		t.key_with("deny_only", [t.root_statement, _deny("NoTrail", "kms:*", {})]),
+		t.key_with("tls", [
+			t.root_statement, t.describe_statement,
+			object.union(t.encrypt_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
+			_deny("Plain", "kms:*", {"Bool": {"aws:SecureTransport": "false"}}),
+		]),
 	]
 	cloudtrail_encrypt.deny == set() with input as t.plan(changes)
 }

@@ -135,7 +135,7 @@ test_deny_public_deny_not_restricting if {
 		t.key_with("mixed", [
 			t.root_statement,
 			_stmt("Open", "*", {}),
-			_deny("Mixed", "kms:*", object.union(_others, {"Bool": {"aws:SecureTransport": "false"}})),
+			_deny("Mixed", "kms:*", object.union(_others, {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}})),
 		]),
 		t.key_with("not_principal", [
 			t.root_statement,

@@ -91,6 +91,7 @@ test_allow_root_denies_that_do_not_apply if {
 		_deny({"Principal": "*", "Action": "kms:ScheduleKeyDeletion"}),
 		object.remove(_deny({"Principal": "*", "Action": "kms:*"}), ["Resource"]),
 		_deny({"Principal": {"AWS": "arn:aws-us-gov:iam::111122223333:root"}, "Action": "kms:*"}),
+		_deny({"Principal": "*", "Action": "kms:*", "Condition": {"Bool": {"aws:SecureTransport": false}}}),
 	]
 	root_access.deny == set() with input as t.plan([object.union(
 		t.key_with("k", statements),
