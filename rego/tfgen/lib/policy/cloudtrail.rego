@@ -31,10 +31,20 @@ cloudtrail_grants(statements, action) := [stmt |
 	grants(stmt, action)
 ]
 
-# What a CloudTrail request under grant `stmt` carries: the source account its scope names.
-_grant_context(stmt) := {"aws:sourceaccount": account} if {
+# For a CloudTrail grant, decided once when parsed: what a request under it carries
+# (`grant_context`) and its conditions on other keys no CloudTrail request is known to
+# satisfy (`foreign`).
+_cloudtrail_scope(false, _) := {}
+
+_cloudtrail_scope(true, conditions) := {
+	"grant_context": object.union(request_context, _grant_context(conditions)),
+	"foreign": _foreign_keys(conditions),
+}
+
+# The source account a grant's trail scope names.
+_grant_context(conditions) := {"aws:sourceaccount": account} if {
 	accounts := {_value_account(c.key, v) |
-		some c in stmt.conditions
+		some c in conditions
 		c.key in _source_keys
 		_positive(c)
 		some v in c.values
@@ -51,10 +61,10 @@ _value_account(key, v) := account if {
 	regex.match(`^[0-9]{12}$`, account)
 }
 
-# Conditions of a CloudTrail grant on keys other than its trail scope that no CloudTrail
-# request is known to satisfy (aws:SecureTransport true is: KMS accepts HTTPS only).
-_foreign_keys(stmt) := {c.key |
-	some c in stmt.conditions
+# Conditions on keys other than the trail scope that no CloudTrail request is known to
+# satisfy (aws:SecureTransport true is: KMS accepts HTTPS only).
+_foreign_keys(conditions) := {c.key |
+	some c in conditions
 	not c.key in _source_keys
 	condition_result(c, request_context) != "yes"
 }
@@ -63,9 +73,10 @@ _foreign_keys(stmt) := {c.key |
 # {"stmt", "denied_by", "undecided"} entries.
 _cloudtrail_access(statements, action, ctx) := [{"stmt": stmt, "denied_by": a.denied_by, "undecided": u} |
 	some stmt in cloudtrail_grants(statements, action)
-	a := _deny_access(statements, action, object.union(object.union(request_context, _grant_context(stmt)), ctx))
-	foreign := _foreign_keys(stmt)
-	u := a.undecided | {concat("", [stmt.label, " (condition on ", concat(", ", foreign), ")"]) | count(foreign) > 0}
+	a := _deny_access(statements, action, object.union(stmt.grant_context, ctx))
+	u := a.undecided | {concat("", [stmt.label, " (condition on ", concat(", ", stmt.foreign), ")"]) |
+		count(stmt.foreign) > 0
+	}
 ]
 
 _deny_access(statements, action, ctx) := {"denied_by": denied, "undecided": undecided} if {

@@ -52,23 +52,29 @@ _valid_statement(s) if {
 
 _keys(obj) := object.keys(obj)
 
-_statement(i, s) := {
-	"index": i,
-	"label": _label(i, s),
-	"effect": s.Effect,
-	"effective": _effective(s),
-	"not_principal": "NotPrincipal" in _keys(s),
-	"public": _is_public(s, aws),
-	"aws": aws,
-	"services": services,
-	"not_action": "NotAction" in _keys(s),
-	"actions": {lower(a) | some a in _strings(object.get(s, "Action", object.get(s, "NotAction", [])))},
-	"conditions": _conditions(object.get(s, "Condition", {})),
-	"cloudtrail": _cloudtrail_allow(s, services),
-} if {
+_statement(i, s) := object.union(
+	{
+		"index": i,
+		"label": _label(i, s),
+		"effect": s.Effect,
+		"effective": _effective(s),
+		"not_principal": "NotPrincipal" in keys,
+		"public": _is_public(s, aws),
+		"aws": aws,
+		"services": services,
+		"not_action": "NotAction" in keys,
+		"actions": {lower(a) | some a in _strings(object.get(s, "Action", object.get(s, "NotAction", [])))},
+		"conditions": conditions,
+		"cloudtrail": cloudtrail,
+	},
+	_cloudtrail_scope(cloudtrail, conditions),
+) if {
+	keys := _keys(s)
 	principal := object.get(s, "Principal", object.get(s, "NotPrincipal", null))
 	aws := _aws(principal)
 	services := {lower(p) | some p in _strings(_field(principal, "Service"))}
+	conditions := _conditions(object.get(s, "Condition", {}))
+	cloudtrail := _cloudtrail_allow(s, services)
 }
 
 # How messages name a statement: its Sid, else its position.
