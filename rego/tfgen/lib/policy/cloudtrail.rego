@@ -5,6 +5,9 @@ package tfgen.lib.policy
 
 _cloudtrail := {"service": cloudtrail_service}
 
+# What CloudTrail's own requests carry as a service principal.
+_service_context := {"aws:principalisawsservice": "true", "aws:principalservicename": cloudtrail_service}
+
 _source_keys := {"aws:sourcearn", "aws:sourceaccount", trail_context_key}
 
 # An effective Allow to the CloudTrail service principal (decided once, when parsed).
@@ -37,7 +40,7 @@ cloudtrail_grants(statements, action) := [stmt |
 _cloudtrail_scope(false, _) := {}
 
 _cloudtrail_scope(true, conditions) := {
-	"grant_context": object.union(request_context, _grant_context(conditions)),
+	"grant_context": object.union(object.union(request_context, _service_context), _grant_context(conditions)),
 	"foreign": _foreign_keys(conditions),
 }
 
@@ -66,7 +69,7 @@ _value_account(key, v) := account if {
 _foreign_keys(conditions) := {c.key |
 	some c in conditions
 	not c.key in _source_keys
-	condition_result(c, request_context) != "yes"
+	condition_result(c, object.union(request_context, _service_context)) != "yes"
 }
 
 # The grants of `action` to CloudTrail with what the Denies do to each under `ctx`:

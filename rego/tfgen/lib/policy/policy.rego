@@ -325,14 +325,20 @@ conditions_result(stmt, ctx) := "no" if {
 
 # What a request by `root` ({"account", "partition"}) carries; nothing of an unknown account.
 root_context(root) := object.union(
-	object.union(request_context, {"kms:calleraccount": root.account, "aws:principalaccount": root.account}),
+	object.union(request_context, {
+		"kms:calleraccount": root.account,
+		"aws:principalaccount": root.account,
+		"aws:principalisawsservice": "false",
+	}),
 	{"aws:principalarn": arn |
 		is_string(root.partition)
 		arn := concat("", ["arn:", root.partition, ":iam::", root.account, ":root"])
 	},
 ) if is_string(root.account)
 
-root_context(root) := request_context if not is_string(root.account)
+root_context(root) := object.union(request_context, {"aws:principalisawsservice": "false"}) if {
+	not is_string(root.account)
+}
 
 # --- access after Deny ---------------------------------------------------------------------
 

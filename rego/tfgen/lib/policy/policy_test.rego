@@ -230,11 +230,17 @@ test_access_states if {
 	ctx := policy.root_context(root)
 	ctx == {
 		"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:principalarn": t.root,
-		"aws:securetransport": "true",
+		"aws:securetransport": "true", "aws:principalisawsservice": "false",
 	}
-	no_partition := {"kms:calleraccount": t.account, "aws:principalaccount": t.account, "aws:securetransport": "true"}
+	no_partition := {
+		"kms:calleraccount": t.account, "aws:principalaccount": t.account,
+		"aws:securetransport": "true", "aws:principalisawsservice": "false",
+	}
 	policy.root_context({"account": t.account, "partition": null}) == no_partition
-	policy.root_context({"account": null, "partition": "aws"}) == {"aws:securetransport": "true"}
+	policy.root_context({"account": null, "partition": "aws"}) == {
+		"aws:securetransport": "true",
+		"aws:principalisawsservice": "false",
+	}
 	statements := policy.parse(t.policy([t.root_statement])).statements
 	policy.access(statements, root, "kms:putkeypolicy", ctx) == {"state": "yes", "denied_by": set(), "undecided": set()}
 	policy.access(statements, {"service": "cloudtrail.amazonaws.com"}, "kms:putkeypolicy", {}).state == "no"

@@ -145,6 +145,14 @@ test_allow_ignore_case_and_other_account_denies if {
 			object.union(t.encrypt_statement, {"Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
 			_deny("Plain", "kms:*", {"Bool": {"aws:SecureTransport": "false"}}),
 		]),
+		# A data-perimeter Deny that exempts AWS services does not reach CloudTrail.
+		t.key_with("perimeter", [
+			t.root_statement, t.describe_statement, t.encrypt_statement,
+			object.union(_deny("Perimeter", "kms:*", {}), {"Principal": "*", "Condition": {
+				"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"},
+				"BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+			}}),
+		]),
 	]
 	cloudtrail_encrypt.deny == set() with input as t.plan(changes)
 }
