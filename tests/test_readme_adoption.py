@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 from test_readme import blocks, commands, project, section
 
 from tfgen.cli import main
@@ -79,3 +81,27 @@ def test_baseline_example(project: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [e["rule_id"] for e in baseline["findings"]] == ["KMS-001"]
     sarif = json.loads((project / "tfgen.sarif").read_text())
     assert [r["baselineState"] for r in sarif["runs"][0]["results"]] == ["unchanged"]
+
+
+@pytest.mark.terraform
+def test_custom_rules_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(ROOT / "examples" / "extra-rules", project / "examples" / "extra-rules")
+    (script,) = blocks(section("Custom rules"), "sh")
+    steps = commands(script)
+    assert [code for _, code, _ in steps] == [1, 1, 0]
+    for argv, expected, _ in steps:
+        code = main([*argv, "--format", "json"] if argv[0] == "check" else argv)
+        out, err = capsys.readouterr()
+        assert code == expected, err
+        if "--extra-rules" in argv:
+            owner = [f for f in json.loads(out)["findings"] if f["rule_id"] == "ORG-001"]
+            assert ("aws_kms_key.this", "advisory") in {(f["address"], f["status"]) for f in owner}
+
+
+def test_rule_authoring_section_shows_the_example_files() -> None:
+    text = (ROOT / "rego" / "README.md").read_text(encoding="utf-8")
+    start = text.index("\n## Writing your own rules\n")
+    rule, test = blocks(text[start:], "rego")
+    example = ROOT / "examples" / "extra-rules" / "org" / "key_owner"
+    assert rule == (example / "key_owner.rego").read_text()
+    assert test == (example / "key_owner_test.rego").read_text()

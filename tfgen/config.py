@@ -18,7 +18,14 @@ PYPROJECT = "pyproject.toml"
 ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
 MIN_WINDOW, MAX_WINDOW = 7, 30  # the deletion windows AWS KMS accepts, in days
 
-_TOP_KEYS = {"fail_on", "severity_threshold", "min_deletion_window_days", "rules", "waivers"}
+_TOP_KEYS = {
+    "fail_on",
+    "severity_threshold",
+    "min_deletion_window_days",
+    "rules",
+    "waivers",
+    "extra_rules",
+}
 _RULE_KEYS = {"enforcement", "reason"}
 OFF = "off"  # enforcement that skips a rule; needs a reason
 _WAIVER_KEYS = {"rule", "address", "reason", "owner", "expires"}
@@ -39,6 +46,7 @@ class Config:
     only_rules: tuple[str, ...] = ()
     skip_rules: tuple[str, ...] = ()
     baseline: Baseline | None = None
+    extra_rules: Path | None = None  # an organisation's rules, added to the pack
 
     def rule_data(self) -> dict[str, Any]:
         """What the rules see as `data.tfgen_config` (absent keys take the rules' defaults)."""
@@ -120,7 +128,7 @@ def merge(tables: Sequence[tuple[str, Mapping[str, Any]]]) -> Config:
     waivers: list[Waiver] = []
     for source, table in tables:
         parsed = _parse(source, table)
-        for key in ("fail_on", "severity_threshold", "min_deletion_window_days"):
+        for key in ("fail_on", "severity_threshold", "min_deletion_window_days", "extra_rules"):
             if key in parsed:
                 if key in values:
                     raise ConfigError(f"{source}: {key} is also set in {origin[key]}")
@@ -190,6 +198,11 @@ def _parse(source: str, table: Mapping[str, Any]) -> dict[str, Any]:
         out["severity_threshold"] = _choice(
             f"{source}: severity_threshold", table["severity_threshold"], SEVERITIES
         )
+    if "extra_rules" in table:
+        extra = table["extra_rules"]
+        if not isinstance(extra, str) or not extra.strip():
+            raise ConfigError(f"{source}: extra_rules must be a directory path, got {extra!r}")
+        out["extra_rules"] = Path(source).parent / extra  # relative to the config file
     if "min_deletion_window_days" in table:
         days = table["min_deletion_window_days"]
         if type(days) is not int or not MIN_WINDOW <= days <= MAX_WINDOW:

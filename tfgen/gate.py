@@ -18,7 +18,7 @@ from tfgen.planfile import STDIN, load_plan, plan_info
 from tfgen.planshape import validate_plan
 from tfgen.redact import Secrets, redact_plan, redact_report
 from tfgen.ruleinput import input_needs
-from tfgen.rulepack import RulePack, find_pack
+from tfgen.rulepack import RulePack, find_pack, with_extra_rules
 from tfgen.sources import SourceMap, locate_findings
 from tfgen.suppressions import suppressions_in
 from tfgen.waivers import finalize
@@ -106,6 +106,7 @@ def load_policy(
     only_rules: Sequence[str] = (),
     skip_rules: Sequence[str] = (),
     baseline_file: Path | None = None,
+    extra_rules: Path | None = None,
 ) -> tuple[RulePack, Config]:
     """The rule pack and the config with the overrides applied; what needs no plan."""
     pack = find_pack(rules)
@@ -115,6 +116,9 @@ def load_policy(
         )
     config = load_config(config_file).with_flags(fail_on, severity_threshold)
     config = config.with_selection(only_rules, skip_rules)
+    extra = extra_rules or config.extra_rules
+    if extra is not None:
+        pack = with_extra_rules(pack, extra)
     if baseline_file is not None:
         config = config.with_baseline(load_baseline(baseline_file))
     check_rule_ids(config, {rule.rule_id for rule in pack.rules})

@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -49,6 +50,7 @@ class RulePack:
     """A rule pack directory: `tfgen/rules/<group>/<name>/<name>.rego`, `tfgen/lib/**`, `main/main.rego`."""
 
     root: Path
+    extends: Path | None = None  # the pack an organisation's rules were added to (its mount)
 
     @functools.cached_property
     def sources(self) -> tuple[Path, ...]:
@@ -110,6 +112,66 @@ def find_pack(path: str | Path | None = None) -> RulePack:
     if not (root / "main" / "main.rego").is_file():
         raise InputError(str(root), "not a rule pack (no main/main.rego)")
     return RulePack(root.resolve())
+
+
+def with_extra_rules(pack: RulePack, extra: Path) -> RulePack:
+    """The pack plus an organisation's rules from `extra` (`<group>/<name>/<name>.rego`).
+
+    Each extra rule keeps the METADATA contract, lives in package `tfgen.rules.<group>.<name>`
+    (so main collects it) and may import the pack's libraries; an id or package the pack already
+    has is an error naming both files. The merged pack is written once to the cache, keyed by
+    both digests, and then compiled and served like any other pack.
+    """
+    if not extra.is_dir():
+        raise InputError(str(extra), "extra rules: not a directory")
+    files = sorted(
+        p for p in extra.rglob("*.rego") if p.is_file() and not p.name.endswith("_test.rego")
+    )
+    rules = [
+        p for p in files if p.relative_to(extra).parts == (p.parent.parent.name, p.stem, p.name)
+    ]
+    if not rules:
+        raise InputError(str(extra), "extra rules: no <group>/<name>/<name>.rego rule files")
+    builtin = {rule.rule_id: rule.file for rule in pack.rules}
+    seen: dict[str, str] = {}
+    for path in rules:
+        rule = read_rule(path, extra.parent)
+        group, name = path.parent.parent.name, path.stem
+        if rule.package != f"tfgen.rules.{group}.{name}":
+            raise InputError(
+                rule.file,
+                f"package must be tfgen.rules.{group}.{name} (its path), not {rule.package}",
+            )
+        clash = builtin.get(rule.rule_id) or seen.get(rule.rule_id)
+        if clash is not None:
+            where = pack.root / clash if rule.rule_id in builtin else clash
+            raise InputError(rule.file, f"rule id {rule.rule_id} is also used by {where}")
+        if (pack.root / "tfgen" / "rules" / group / name).exists():
+            raise InputError(
+                rule.file,
+                f"package tfgen.rules.{group}.{name} is also {pack.root}/tfgen/rules/{group}/{name}",
+            )
+        seen[rule.rule_id] = rule.file
+    digest = hashlib.sha256(pack.digest.encode())
+    for path in files:
+        digest.update(path.relative_to(extra).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    target = cache_dir() / "packs" / digest.hexdigest()
+    if not (target / "main" / "main.rego").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            merged = Path(tmp) / "pack"
+            shutil.copytree(pack.root, merged, ignore=shutil.ignore_patterns("*_test.rego"))
+            for path in files:
+                copy = merged / "tfgen" / "rules" / path.relative_to(extra)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
+            try:
+                merged.rename(target)
+            except OSError:
+                if not (target / "main" / "main.rego").is_file():
+                    raise
+    return RulePack(target, extends=pack.root)
 
 
 def _default_root() -> Path:

@@ -88,6 +88,13 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="tfgen config file (default: the nearest .tfgen.toml or pyproject.toml [tool.tfgen])",
     )
     parser.add_argument(
+        "--extra-rules",
+        type=Path,
+        metavar="DIR",
+        help="add an organisation's rules (DIR/<group>/<name>/<name>.rego, same METADATA) to the "
+        "pack; compiled with OPA and cached (config: extra_rules)",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         metavar="FILE",
@@ -210,6 +217,7 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
         only_rules=args.only_rule,
         skip_rules=args.skip_rule,
         baseline_file=args.baseline,
+        extra_rules=args.extra_rules,
     )
 
 

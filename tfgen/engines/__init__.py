@@ -62,6 +62,12 @@ def open_engine(
             pack, rule_config, timeout=max(opts.timeout, 1.0), instances=max(opts.jobs, 1)
         )
     if name == "opa":
+        if pack.extends is not None and not opts.load_pack:
+            raise InputError(
+                "extra rules",
+                "an OPA server evaluates only the policies it serves: load the pack with them "
+                "onto it (--load-pack)",
+            )
         from tfgen.engines.opa import OpaServerEngine
 
         return OpaServerEngine(

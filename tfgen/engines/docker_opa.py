@@ -55,7 +55,7 @@ class OpaService:
 
 def default_compose_file(pack: RulePack) -> Path:
     """The docker-compose.yml beside the rule pack directory."""
-    return pack.root.parent / "docker-compose.yml"
+    return (pack.extends or pack.root).parent / "docker-compose.yml"
 
 
 def load_service(compose_file: Path, pack: RulePack, env: Mapping[str, str]) -> OpaService:
@@ -78,6 +78,9 @@ def load_service(compose_file: Path, pack: RulePack, env: Mapping[str, str]) -> 
         raise InputError(source, f"services.{SERVICE}.image is missing")
     host_ip, host_port, container_port = _port(spec.get("ports"), source)
     volumes = _volumes(spec.get("volumes"), base, source)
+    if pack.extends is not None and str(pack.extends) in volumes:
+        # The pack with an organisation's rules added is mounted where the compose file has it.
+        volumes[str(pack.root)] = volumes.pop(str(pack.extends))
     if not any(Path(host) == pack.root and v["mode"] == "ro" for host, v in volumes.items()):
         raise InputError(source, f"does not mount the rule pack {pack.root} read-only")
     command = spec.get("command", [])

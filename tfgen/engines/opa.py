@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -18,6 +20,9 @@ from tfgen.rulepack import ENTRYPOINT, RulePack
 
 _CONNECT_TIMEOUT = 5.0
 _POLICY_PREFIX = "tfgen"
+
+
+_PACKAGE_LINE = re.compile(r"^package\s+[\w.]+\s*$")
 
 
 class OpaServerEngine:
@@ -127,29 +132,37 @@ class OpaServerEngine:
     def _load_pack(self) -> None:
         """Upload the pack's policy files through the policy API, libraries first.
 
-        A plain PUT: update_policy_from_string would rewrite a rejected policy as Rego v0 and
-        retry, and its error drops the HTTP status.
+        OPA compiles each upload against what it already has: the files of one package, which
+        may call each other, go up as one module, and a module refused for what it imports is
+        sent again after the rest, until a round accepts none. A plain PUT:
+        update_policy_from_string would rewrite a rejected policy as Rego v0 and retry, and its
+        error drops the HTTP status.
         """
         rego = [p for p in self._pack.sources if p.suffix == ".rego"]
-        order = sorted(rego, key=lambda p: (p.relative_to(self._pack.root).parts[0] != "lib", p))
-        for path in order:
-            rel = path.relative_to(self._pack.root).as_posix()
-            text = path.read_text(encoding="utf-8")
-            url = f"{self.url}/v1/policies/{_POLICY_PREFIX}/{rel}"
-            try:
-                response = self._client._session.put(
-                    url,
-                    data=text.encode("utf-8"),
-                    headers={"Content-Type": "text/plain"},
-                    timeout=self._client.timeout,
-                )
-            except requests.RequestException as exc:
-                raise _transport_error(self.url, exc, self._timeout) from exc
-            if response.status_code != 200:
-                raise EngineError(
-                    f"OPA at {self.url} rejected {rel} (HTTP {response.status_code}: "
-                    f"{_opa_message(response)})"
-                )
+        rego.sort(key=lambda p: ("lib" not in p.relative_to(self._pack.root).parts, p))
+        pending = list(package_modules(self._pack.root, rego).items())
+        while pending:
+            refused = [(m, reason) for m in pending if (reason := self._put_policy(*m))]
+            if len(refused) == len(pending):
+                (rel, _), reason = refused[0]
+                raise EngineError(f"OPA at {self.url} rejected {rel} ({reason})")
+            pending = [m for m, _ in refused]
+
+    def _put_policy(self, rel: str, text: str) -> str:
+        """PUT one module; why OPA refused it, or "" when accepted."""
+        url = f"{self.url}/v1/policies/{_POLICY_PREFIX}/{rel}"
+        try:
+            response = self._client._session.put(
+                url,
+                data=text.encode("utf-8"),
+                headers={"Content-Type": "text/plain"},
+                timeout=self._client.timeout,
+            )
+        except requests.RequestException as exc:
+            raise _transport_error(self.url, exc, self._timeout) from exc
+        if response.status_code == 200:
+            return ""
+        return f"HTTP {response.status_code}: {_opa_message(response)}"
 
     def _call(self, fn: Any) -> Any:
         try:
@@ -249,3 +262,39 @@ def _transport_error(url: str, exc: requests.RequestException, timeout: float) -
     if isinstance(exc, requests.ConnectionError):
         return EngineError(f"OPA at {url} is unreachable (connection refused or reset)")
     return EngineError(f"OPA at {url}: request failed ({exc.__class__.__name__})")
+
+
+def package_modules(root: Path, files: Sequence[Path]) -> dict[str, str]:
+    """One module per package, in first-seen order: a package split over files is joined.
+
+    The first file keeps its header; the others give their imports (hoisted, once each) and the
+    rules after their package line. Named by the first file's path below `root`.
+    """
+    grouped: dict[str, list[tuple[str, list[str]]]] = {}
+    for path in files:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        index = next((i for i, line in enumerate(lines) if _PACKAGE_LINE.match(line)), None)
+        if index is None:
+            raise InputError(str(path), "no package declaration")
+        package = lines[index].split()[1]
+        grouped.setdefault(package, []).append((path.relative_to(root).as_posix(), lines))
+    modules: dict[str, str] = {}
+    for parts in grouped.values():
+        rel, first = parts[0]
+        if len(parts) == 1:
+            modules[rel] = "\n".join(first) + "\n"
+            continue
+        head: list[str] = []
+        imports: list[str] = []
+        bodies: list[str] = []
+        for number, (_, lines) in enumerate(parts):
+            index = next(i for i, line in enumerate(lines) if _PACKAGE_LINE.match(line))
+            if number == 0:
+                head = lines[: index + 1]
+            rest = lines[index + 1 :]
+            for line in rest:
+                if line.startswith("import ") and line not in imports:
+                    imports.append(line)
+            bodies.extend(line for line in rest if not line.startswith("import "))
+        modules[rel] = "\n".join([*head, *imports, *bodies]) + "\n"
+    return modules
