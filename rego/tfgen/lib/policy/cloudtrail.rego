@@ -264,18 +264,17 @@ _unadmitted(entries, trail) if {
 _admitted(entries, trail) if {
 	some entry in entries
 	_live(entry)
+	ctx := object.union(entry.stmt.grant_context, trail_context(trail))
 	every c in entry.stmt.conditions {
-		_admits(c, trail)
+		_admits(c, ctx, trail)
 	}
 }
 
-# A live grant's conditions are all on the trail's keys (others leave it undecided).
-_admits(c, trail) if {
-	condition_result(c, trail_context(trail)) == "yes"
-}
+# A live grant's conditions hold for the trail's requests (others would leave it undecided).
+_admits(c, ctx, _) if condition_result(c, ctx) == "yes"
 
 # Without the ARN: the trail name against the resource part of ARN values.
-_admits(c, trail) if {
+_admits(c, _, trail) if {
 	not is_string(trail.arn)
 	_name_admitted(c, trail)
 }

@@ -290,6 +290,8 @@ test_trail_problems_source_arn if {
 	_problems(_ct("StringEqualsIgnoreCase", "aws:SourceArn", upper(_trail)), main) == set()
 	_problems(_ct("StringEquals", "aws:SourceAccount", "444455556666"), main) == {_other_trails}
 	_problems(_ct("StringEquals", "aws:SourceAccount", t.account), main) == set()
+	_problems(_ct("Bool", "aws:SecureTransport", true), main) == set()
+	_problems(_ct("Bool", "aws:PrincipalIsAWSService", "true"), {"arn": null, "name": "main"}) == set()
 }
 
 test_trail_problems_by_name if {
