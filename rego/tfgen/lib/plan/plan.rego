@@ -33,16 +33,22 @@ _gone(actions) if {
 	}
 }
 
-kms_keys := {address: rc | some address, rc in changes; rc.type == "aws_kms_key"}
+# Changes of the types the links read (keys, key policies, trails): one pass over the plan,
+# then every type's index is built from this smaller one.
+_linked := {address: rc | some address, rc in changes; rc.type in _linked_types}
+
+_linked_types := key_types | {"aws_kms_key_policy", "aws_cloudtrail"}
+
+kms_keys := {address: rc | some address, rc in _linked; rc.type == "aws_kms_key"}
 
 # Every kind of KMS key that has its own key policy and that a trail may name.
 key_types := {"aws_kms_key", "aws_kms_external_key", "aws_kms_replica_key", "aws_kms_replica_external_key"}
 
-any_keys := {address: rc | some address, rc in changes; rc.type in key_types}
+any_keys := {address: rc | some address, rc in _linked; rc.type in key_types}
 
-key_policies := {address: rc | some address, rc in changes; rc.type == "aws_kms_key_policy"}
+key_policies := {address: rc | some address, rc in _linked; rc.type == "aws_kms_key_policy"}
 
-trails := {address: rc | some address, rc in changes; rc.type == "aws_cloudtrail"}
+trails := {address: rc | some address, rc in _linked; rc.type == "aws_cloudtrail"}
 
 # The planned value of an attribute; undefined when absent, null or unknown.
 value(rc, attr) := v if {
@@ -233,10 +239,16 @@ config_address(rc) := concat("", [_prefix(_scope(_module_calls(rc))), rc.type, "
 
 # Where a resource change sits: its module path ("scope"), configuration address, and the
 # instance keys of its module calls and of itself ("" where there is no count/for_each).
+_shape(rc) := {"scope": "", "config": config, "keys": [trim_prefix(rc.address, config)]} if {
+	not rc.module_address
+	config := concat("", [rc.type, ".", rc.name])
+}
+
 _shape(rc) := {"scope": scope, "config": concat("", [_prefix(scope), rc.type, ".", rc.name]), "keys": keys} if {
+	rc.module_address
 	calls := _module_calls(rc)
 	scope := _scope(calls)
-	base := concat("", [_prefix(object.get(rc, "module_address", "")), rc.type, ".", rc.name])
+	base := concat("", [rc.module_address, ".", rc.type, ".", rc.name])
 	keys := array.concat([call[2] | some call in calls], [trim_prefix(rc.address, base)])
 }
 
@@ -250,9 +262,7 @@ _module_calls(rc) := [] if not rc.module_address
 _module_call_pattern := concat("", [`module\.([^.\["]+)((?:`, _key_pattern, `)?)`])
 
 # Shapes of the resources that link or are linked to: keys, key policies and trails.
-_shapes := {address: _shape(rc) | some address, rc in changes; rc.type in _linked_types}
-
-_linked_types := key_types | {"aws_kms_key_policy", "aws_cloudtrail"}
+_shapes := {address: _shape(rc) | some address, rc in _linked}
 
 # Indexes of the instances of resources under count/for_each, complete rules built once (OPA
 # builds a multi-value rule in quadratic time in its values, so only keyed instances go in;

@@ -17,7 +17,8 @@
 #   enforcement: mandatory
 #   remediation: >-
 #     Grant cloudtrail.amazonaws.com kms:GenerateDataKey* (conditioned on this trail's ARN
-#     pattern) and kms:DescribeKey in the key policy.
+#     pattern) and kms:DescribeKey in the key policy; reference the key instance the trail uses
+#     directly (not through a sensitive value or a computed index) so the plan shows it.
 #   resource_types: [aws_cloudtrail]
 #   frameworks: []
 package tfgen.rules.cloudtrail.key_grants
