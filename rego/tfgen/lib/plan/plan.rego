@@ -397,11 +397,12 @@ _step(item, p) := {{"target": {
 }
 
 # An alias continues with the key its target_key_id references.
-_step(item, p) := {object.union(item, {"ref": r, "refs": refs, "key": _concrete(_index(p, item)), "each": each}) | some r in refs} if {
+_step(item, p) := {object.union(item, {"ref": r, "refs": refs, "key": key, "each": each}) | some r in refs} if {
 	p.head == "aws_kms_alias"
 	alias := _config_resources[concat("", [_prefix(item.scope), "aws_kms_alias.", p.name])]
 	refs := object.get(alias, ["expressions", "target_key_id", "references"], [])
 	each := object.get(alias, ["for_each_expression", "references"], [])
+	key := _concrete(_index(p, item))
 }
 
 # each.value under for_each = <reference> is that reference at the object's own key.
@@ -491,7 +492,8 @@ _matching(config, pattern) := {address | address := _render(config, pattern); _s
 } else := object.get(_keyed, _group(config, _module_keys(pattern)), set()) if {
 	not "*" in _module_keys(pattern)
 } else := {address |
-	candidates := object.get(_in_keyed_module, config, set()) | object.get(_keyed, _group(config, [_unkeyed(k) | some k in _module_keys(pattern)]), set())
+	unkeyed_modules := [_unkeyed(k) | some k in _module_keys(pattern)]
+	candidates := object.get(_in_keyed_module, config, set()) | object.get(_keyed, _group(config, unkeyed_modules), set())
 	some address in candidates
 	keys := _shapes[address].keys
 	every i, k in pattern {

@@ -237,7 +237,10 @@ test_cloudtrail_keys_by_trail_or_policy if {
 }
 
 # A resource change at `address` (an instance of type.name, maybe in a module instance).
-_at(address, type, name, after, unknown) := object.union(t.unknown_change(type, name, after, unknown), {"address": address})
+_at(address, type, name, after, unknown) := object.union(
+	t.unknown_change(type, name, after, unknown),
+	{"address": address},
+)
 
 _key_at(address) := _at(address, "aws_kms_key", "this", {}, {})
 
@@ -281,7 +284,8 @@ test_same_key_instance_under_for_each_and_count if {
 		`aws_cloudtrail.fe["z"]`: {`aws_kms_key.this["a"]`, `aws_kms_key.this["logs.v1"]`},
 		"aws_cloudtrail.any": {"aws_kms_key.c[0]", "aws_kms_key.c[1]"},
 	} with input as input_plan
-	plan.trail_used_keys == {`aws_kms_key.this["a"]`, `aws_kms_key.this["logs.v1"]`, "aws_kms_key.c[1]"} with input as input_plan
+	used := {`aws_kms_key.this["a"]`, `aws_kms_key.this["logs.v1"]`, "aws_kms_key.c[1]"}
+	plan.trail_used_keys == used with input as input_plan
 }
 
 test_module_instance_keys if {
@@ -321,7 +325,11 @@ test_module_instance_keys if {
 		"resources": [
 			_res("aws_cloudtrail", "a", _kms_ref([`module.logs["a"].key_arn`, `module.logs["a"]`])),
 			_res("aws_cloudtrail", "fek", _kms_ref(["module.logs", "each.key"])),
-			_res("aws_cloudtrail", "list", _kms_ref([`module.logs["a"].key_arns[0]`, `module.logs["a"].key_arns`, `module.logs["a"]`])),
+			_res("aws_cloudtrail", "list", _kms_ref([
+				`module.logs["a"].key_arns[0]`,
+				`module.logs["a"].key_arns`,
+				`module.logs["a"]`,
+			])),
 			# values(module.logs)[0].key_arn: any instance of the module.
 			_res("aws_cloudtrail", "whole", _kms_ref(["module.logs"])),
 			object.union(
@@ -358,17 +366,16 @@ test_module_instance_keys if {
 	plan.config_address(key_dot) == "module.logs.aws_kms_key.this"
 }
 
+_sensitive(rc) := object.union(rc, {"change": {"after_sensitive": {"kms_key_id": true}}})
+
 test_known_null_or_sensitive_key_id if {
 	changes := [
 		t.key("this", {}),
 		t.trail("off", {"kms_key_id": null}),
 		t.trail("empty", {"kms_key_id": ""}),
-		object.union(t.unknown_change("aws_cloudtrail", "secret", {}, {"kms_key_id": true}), {"change": {"after_sensitive": {"kms_key_id": true}}}),
-		object.union(
-			t.trail("raw_secret", {"kms_key_id": "arn:aws:kms:us-east-1:111122223333:key/1"}),
-			{"change": {"after_sensitive": {"kms_key_id": true}}},
-		),
-		object.union(t.unknown_change("aws_cloudtrail", "secret_ref", {}, {"kms_key_id": true}), {"change": {"after_sensitive": {"kms_key_id": true}}}),
+		_sensitive(t.unknown_change("aws_cloudtrail", "secret", {}, {"kms_key_id": true})),
+		_sensitive(t.trail("raw_secret", {"kms_key_id": "arn:aws:kms:us-east-1:111122223333:key/1"})),
+		_sensitive(t.unknown_change("aws_cloudtrail", "secret_ref", {}, {"kms_key_id": true})),
 		t.key("known", {"arn": "arn:aws:kms:us-east-1:111122223333:key/1"}),
 	]
 	ref := _kms_ref(["var.encrypt", "aws_kms_key.this.arn", "aws_kms_key.this"])
@@ -417,10 +424,10 @@ test_null_policy_is_the_default_policy if {
 		t.unknown_change("aws_kms_key", "literal", {}, unset),
 		t.unknown_change("aws_kms_key", "root_var", {}, unset),
 		t.unknown_change("aws_kms_key", "root_set", {}, unset),
-		_in_module("module.m", object.union(t.unknown_change("aws_kms_key", "this", {}, unset), {"address": "module.m.aws_kms_key.this"})),
-		_in_module("module.n", object.union(t.unknown_change("aws_kms_key", "this", {}, unset), {"address": "module.n.aws_kms_key.this"})),
-		_in_module("module.o", object.union(t.unknown_change("aws_kms_key", "this", {}, unset), {"address": "module.o.aws_kms_key.this"})),
-		_in_module("module.o", object.union(t.unknown_change("aws_kms_key", "two", {}, unset), {"address": "module.o.aws_kms_key.two"})),
+		_in_module("module.m", _at("module.m.aws_kms_key.this", "aws_kms_key", "this", {}, unset)),
+		_in_module("module.n", _at("module.n.aws_kms_key.this", "aws_kms_key", "this", {}, unset)),
+		_in_module("module.o", _at("module.o.aws_kms_key.this", "aws_kms_key", "this", {}, unset)),
+		_in_module("module.o", _at("module.o.aws_kms_key.two", "aws_kms_key", "two", {}, unset)),
 	]
 	child := {
 		"variables": {"policy": {"default": null}, "req": {}},
@@ -464,7 +471,8 @@ test_key_policy_resource_on_an_undecided_instance if {
 		_key_at(`aws_kms_key.this["b"]`),
 		t.unknown_change("aws_kms_key_policy", "p", {"policy": t.policy([t.root_statement])}, {"key_id": true}),
 	]
-	config := {"resources": [_res("aws_kms_key_policy", "p", {"key_id": {"references": ["aws_kms_key.this", "local.pick"]}})]}
+	key_id := {"key_id": {"references": ["aws_kms_key.this", "local.pick"]}}
+	config := {"resources": [_res("aws_kms_key_policy", "p", key_id)]}
 	effective := plan.effective_policies with input as t.plan_with_config(changes, config)
 	effective == {
 		`aws_kms_key.this["a"]`: {`aws_kms_key.this["a"]`, "aws_kms_key_policy.p"},

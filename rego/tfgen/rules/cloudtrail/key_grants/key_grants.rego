@@ -2,12 +2,14 @@
 # title: The trail's KMS key lets CloudTrail encrypt for this trail
 # description: |
 #   When a trail's kms_key_id refers (through configuration references, module outputs,
-#   module variables, aliases, or a known ARN) to a key in the same plan, the key's effective policy (its
-#   aws_kms_key_policy if any, else its own) must pass KMS-020 and KMS-021, and its trail ARN
-#   patterns must match this trail's ARN, or its name when the ARN is not yet known. A policy
-#   unknown at plan time or invalid cannot pass. Where the plan does not say which of several
-#   key instances the trail uses, every candidate is judged and one finding names them; a
-#   sensitive kms_key_id that links to no key in configuration cannot be checked and fails.
+#   module variables, aliases, or a known ARN) to a key in the same plan, the key's effective
+#   policy (its aws_kms_key_policy if any, else its own) must pass KMS-020 and KMS-021 for this
+#   trail's requests (a Deny that applies to them counts), and some grant's aws:SourceArn and
+#   encryption-context scope must admit this trail's ARN, or its name when the ARN is not yet
+#   known. A policy unknown at plan time or invalid cannot pass. Where the plan does not say
+#   which of several key instances the trail uses, every candidate is judged and one finding
+#   names them; a sensitive kms_key_id that links to no key in configuration cannot be checked
+#   and fails.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
 #     description: AWS CloudTrail user guide, configure AWS KMS key policies for CloudTrail
@@ -56,40 +58,23 @@ deny contains result.fail_with(rego.metadata.chain(), trail, message, {"candidat
 
 deny contains result.fail(rego.metadata.chain(), plan.trails[address], message) if {
 	some address in plan.hidden_trail_keys
-	message := concat("", [address, " cannot be checked: its kms_key_id is sensitive, so the plan does not show which key it uses"])
+	message := concat("", [
+		address,
+		" cannot be checked: its kms_key_id is sensitive, so the plan does not show which key it uses",
+	])
 }
 
 _problems(doc, _) := {"it is unknown at plan time"} if doc.state == "unknown"
 
 _problems(doc, _) := {"it is not valid policy JSON"} if doc.state == "invalid"
 
-_problems(doc, trail) := grants | _mismatch(doc.statements, trail) if {
-	doc.state in {"ok", "default"}
-	problems := policy.encrypt_problems(doc.statements) | policy.describe_problems(doc.statements)
-	grants := {p.message | some p in problems}
-}
+# KMS-020/KMS-021 for this trail's requests (a Deny that applies to it counts), and some
+# grant's aws:SourceArn / encryption-context scope must admit this trail.
+_problems(doc, trail) := policy.trail_problems(doc.statements, _request(trail)) if doc.state in {"ok", "default"}
 
-_mismatch(statements, trail) := {"no kms:EncryptionContext:aws:cloudtrail:arn pattern matches this trail"} if {
-	patterns := policy.trail_patterns(statements)
-	count(patterns) > 0
-	not _matches(patterns, trail)
-} else := set()
+# The trail as its requests name it: ARN and name where known at plan time, else null.
+_request(trail) := {"arn": _known(trail, "arn"), "name": _known(trail, "name")}
 
-_matches(patterns, trail) if {
-	arn := plan.value(trail, "arn")
-	some pattern in patterns
-	glob.match(pattern, null, arn)
-}
-
-_matches(patterns, trail) if {
-	not plan.value(trail, "arn")
-	name := plan.value(trail, "name")
-	some pattern in patterns
-	glob.match(trim_prefix(split(pattern, ":")[5], "trail/"), null, name)
-}
-
-# Neither the ARN nor the name is known at plan time: nothing to compare.
-_matches(_, trail) if {
-	not plan.value(trail, "arn")
-	not plan.value(trail, "name")
-}
+_known(rc, attr) := v if {
+	v := plan.value(rc, attr)
+} else := null

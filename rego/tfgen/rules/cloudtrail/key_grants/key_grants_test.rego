@@ -25,7 +25,10 @@ _no_grants := concat("", [
 	" no statement allows cloudtrail.amazonaws.com kms:GenerateDataKey*",
 ])
 
-_mismatch := "no kms:EncryptionContext:aws:cloudtrail:arn pattern matches this trail"
+_mismatch := concat("", [
+	"no grant of kms:GenerateDataKey* to cloudtrail.amazonaws.com admits this trail",
+	" (aws:SourceArn or kms:EncryptionContext:aws:cloudtrail:arn names other trails)",
+])
 
 test_deny_trail_keys_that_do_not_grant_cloudtrail if {
 	other_arns := "arn:aws:cloudtrail:*:111122223333:trail/other-*"
@@ -67,7 +70,14 @@ test_allow_matching_grants if {
 	changes := [
 		_key("console", t.cloudtrail_key),
 		_trail("main", "console"),
-		_existing_trail("by_arn", "eu-west-1", "console", "update"),
+		# Known at plan time: the ARN the key's aws:SourceArn names.
+		object.union(
+			t.trail("existing", {
+				"name": "main", "arn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+				"kms_key_id": _arn("console"),
+			}),
+			{"change": {"actions": ["update"]}},
+		),
 		t.unknown_change("aws_cloudtrail", "nameless", {"kms_key_id": _arn("console")}, {"name": true}),
 		t.trail("external", {"name": "external", "kms_key_id": "arn:aws:kms:us-east-1:999999999999:key/x"}),
 	]
@@ -83,7 +93,7 @@ test_deny_once_when_the_key_instance_is_undecided if {
 		object.union(_key("good", good), {"address": `aws_kms_key.fine["a"]`, "name": "fine"}),
 		object.union(_key("good", good), {"address": `aws_kms_key.fine["b"]`, "name": "fine"}),
 		t.unknown_change("aws_cloudtrail", "main", {"name": "main"}, {"kms_key_id": true}),
-		t.unknown_change("aws_cloudtrail", "ok", {"name": "ok"}, {"kms_key_id": true}),
+		t.unknown_change("aws_cloudtrail", "ok", {"name": "main"}, {"kms_key_id": true}),
 	]
 	config := {"resources": [
 		{"address": "aws_kms_key.this", "mode": "managed", "type": "aws_kms_key", "name": "this"},
