@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tfgen import gate
 from tfgen.baseline import dumps, from_findings
-from tfgen.cli import Subparsers
-from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions
+from tfgen.cli import Subparsers, options
 from tfgen.fileio import check_target, write_text_atomic
 
 
@@ -29,26 +28,22 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--source-dir", type=Path, help="the plans' directory: its tfgen:ignore comments apply"
     )
-    parser.add_argument("--rules", type=Path, help="rule pack directory (env TFGEN_RULES_DIR)")
-    parser.add_argument("--config", type=Path, help="tfgen config file (default: the nearest)")
-    parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
-    parser.add_argument("--opa-url", help="OPA server for --engine opa (env TFGEN_OPA_URL)")
-    parser.add_argument("--opa-token", help="bearer token for the OPA server (env TFGEN_OPA_TOKEN)")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for one evaluation (default {DEFAULT_TIMEOUT:g})",
-    )
+    options.add_policy_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_target(args.output, force=args.force)
-    pack, config = gate.load_policy(args.rules, args.config)
-    options = EngineOptions(opa_url=args.opa_url, token=args.opa_token, timeout=args.timeout)
+    pack, config = gate.load_policy(args.rules, args.config, extra_rules=args.extra_rules)
     batch = gate.Batch.read(args.plans, args.source_dir)
-    report = gate.run(batch, pack, config, engine=args.engine, options=options, base=Path.cwd())
+    report = gate.run(
+        batch,
+        pack,
+        config,
+        engine=args.engine,
+        options=options.engine_options(args),
+        base=Path.cwd(),
+    )
     for error in report.errors:
         print(f"tfgen: error: {error}", file=sys.stderr)
     if report.errors:

@@ -38,8 +38,8 @@ def add_rules_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
-    """Engine, config, gate and output options, shared by `tfgen check` and `tfgen plan`."""
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """The engine, rule pack and config options: what evaluating plans needs."""
     parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
     parser.add_argument(
         "--opa-url",
@@ -94,6 +94,11 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="add an organisation's rules (DIR/<group>/<name>/<name>.rego, same METADATA) to the "
         "pack; compiled with OPA and cached (config: extra_rules)",
     )
+
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Engine, config, gate and output options, shared by `tfgen check` and `tfgen plan`."""
+    add_policy_arguments(parser)
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -221,9 +226,9 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
     )
 
 
-def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config: Config) -> int:
-    """Run the gate on the batch, print its errors, write the report; the exit code."""
-    options = EngineOptions(
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """How to reach or run the chosen engine, from the policy arguments."""
+    return EngineOptions(
         opa_url=args.opa_url,
         token=args.opa_token,
         timeout=args.timeout,
@@ -233,12 +238,16 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         load_pack=args.load_pack,
         jobs=args.jobs,
     )
+
+
+def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config: Config) -> int:
+    """Run the gate on the batch, print its errors, write the report; the exit code."""
     report = gate.run(
         batch,
         pack,
         config,
         engine=args.engine,
-        options=options,
+        options=engine_options(args),
         today=dt.date.today(),
         base=Path.cwd(),
         progress=progress_bar(len(batch)),
