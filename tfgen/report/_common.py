@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tfgen.model import SEVERITIES, Finding, Report, RuleMeta
+from tfgen.model import SEVERITIES, Finding, Report, RuleMeta, Waiver
 
 Status = Literal["blocking", "advisory", "baselined", "waived"]
 STATUSES: tuple[Status, ...] = ("blocking", "advisory", "baselined", "waived")
@@ -25,6 +25,12 @@ def status(report: Report, finding: Finding) -> Status:
     if finding.baselined:
         return "baselined"
     return "blocking" if report.blocks(finding) else "advisory"
+
+
+def waived_by(waiver: Waiver) -> str:
+    """ "waived by OWNER until DATE: REASON" (no date for a tfgen:ignore that never expires)."""
+    until = f" until {waiver.expires}" if waiver.expires else ""
+    return f"waived by {waiver.owner}{until}: {waiver.reason}"
 
 
 def ordered(report: Report) -> list[Finding]:

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any, Literal
 
 from tfgen.model import Finding, Report, Severity
-from tfgen.report._common import Guidance, guidance, ordered, status
+from tfgen.report._common import Guidance, guidance, ordered, status, waived_by
 from tfgen.report.jsondoc import dumps
 
 GitLabSeverity = Literal["info", "minor", "major", "critical", "blocker"]
@@ -58,9 +58,7 @@ def _issue(report: Report, finding: Finding, help_: Guidance) -> dict[str, Any]:
     description = f"{finding.rule_id}: {finding.message}"
     if finding.waiver is not None:
         waiver = finding.waiver
-        description = (
-            f"(waived by {waiver.owner} until {waiver.expires}: {waiver.reason}) {description}"
-        )
+        description = f"({waived_by(waiver)}) {description}"
     location = finding.location if finding.location is not None and finding.location.file else None
     plan = finding.plan if finding.plan not in ("", "-") else NO_PATH
     path = location.file if location is not None else plan

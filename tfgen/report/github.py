@@ -14,6 +14,7 @@ from tfgen.report._common import (
     short_message,
     status,
     summary,
+    waived_by,
 )
 
 _LINE_BREAKS = re.compile(r"(\r|\n)")
@@ -75,7 +76,7 @@ def _annotation(report: Report, finding: Finding, several_plans: bool, help_: Gu
     )
     if finding.waiver is not None:
         waiver = finding.waiver
-        message += f"\nWaived by {waiver.owner} until {waiver.expires}: {waiver.reason}"
+        message += f"\nW{waived_by(waiver)[1:]}"
     if help_.remediation:
         message += f"\nFix: {help_.remediation}"
     if help_.reference:

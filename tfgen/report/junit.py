@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from tfgen.model import Finding, Report
-from tfgen.report._common import Guidance, guidance, location_text, ordered, status
+from tfgen.report._common import Guidance, guidance, location_text, ordered, status, waived_by
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -96,7 +96,7 @@ def _case(report: Report, finding: Finding, help_: Guidance) -> ET.Element:
         case.append(
             _element(
                 "skipped",
-                {"message": f"waived by {waiver.owner} until {waiver.expires}: {waiver.reason}"},
+                {"message": waived_by(waiver)},
             )
         )
         case.append(_element("system-out", {}, body))

@@ -15,6 +15,7 @@ from tfgen.report._common import (
     short_message,
     status,
     summary,
+    waived_by,
 )
 
 # The table and its wrapped detail lines fit a terminal of this width.
@@ -81,8 +82,7 @@ def _details(finding: Finding, help_: Guidance, multi_plan: bool) -> list[str]:
     details = [short_message(finding) or finding.title]
     if finding.waiver is not None:
         waiver = finding.waiver
-        until = f" until {waiver.expires}" if waiver.expires else ""
-        details.append(f"waived by {waiver.owner}{until}: {waiver.reason}")
+        details.append(waived_by(waiver))
     elif finding.baselined:
         details.append("baselined: in the baseline given, does not fail the gate")
     if help_.remediation:
