@@ -8,6 +8,7 @@ cd "$ROOT"
 export TFGEN_OPA_BIN="${TFGEN_OPA_BIN:-$OPA_BIN}"
 export TFGEN_OPA_IMAGE="${TFGEN_OPA_IMAGE:-tfgen/opa:$OPA_VERSION-static-local}"
 export TFGEN_CONFTEST_BIN="${TFGEN_CONFTEST_BIN:-$CACHE/bin/conftest-$(pin conftest)}"
+ACTIONLINT="$CACHE/bin/actionlint-$(pin actionlint)"
 export PATH="$VENV/bin:$CACHE/bin:$PATH"
 
 log "gate: ruff"
@@ -18,6 +19,9 @@ mypy --strict tfgen tests bench scripts
 log "gate: opa fmt / opa check --strict"
 opa fmt --fail --list rego
 opa check --strict rego
+log "gate: actionlint (with shellcheck) on the example workflows, shellcheck on action.yml"
+"$ACTIONLINT" -shellcheck shellcheck examples/ci/github-*.yml
+python scripts/lint-action.py action.yml
 log "gate: opa test --coverage"
 opa test rego --coverage --format=json > "$CACHE/opa-coverage.json"
 python3 scripts/check-coverage.py "$CACHE/opa-coverage.json"
