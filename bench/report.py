@@ -159,11 +159,25 @@ def peers(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs as one: the first run's machine and versions, every run's measurements."""
+    doc = dict(docs[0])
+    for key in ("results", "batch", "notes"):
+        doc[key] = [item for d in docs for item in d.get(key, [])]
+    doc["many"] = next((d["many"] for d in docs if d.get("many")), None)
+    doc["finished"] = docs[-1].get("finished")
+    doc["loadavg_at_end"] = docs[-1].get("loadavg_at_end")
+    doc["findings_agree"] = all(d.get("findings_agree") for d in docs)
+    return doc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, nargs="?", default=RESULTS)
+    parser.add_argument(
+        "results", type=Path, nargs="*", default=[RESULTS], help="results of one or more runs"
+    )
     args = parser.parse_args(argv)
-    doc = json.loads(args.results.read_text(encoding="utf-8"))
+    doc = _merged([json.loads(p.read_text(encoding="utf-8")) for p in args.results])
     m = doc["machine"]
     print(
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
