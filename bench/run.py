@@ -487,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack", type=Path, default=ROOT / "rego")
     parser.add_argument("--plans", type=Path, default=PLANS, help="make_plans.py --out")
     parser.add_argument("--no-batch", action="store_true")
+    parser.add_argument("--no-many", action="store_true", help="skip the 1,000-plan memory batch")
     parser.add_argument("--jobs", type=int, default=0, help="tfgen check --jobs (default: its own)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tfgen-timeout", type=float, default=600.0, help="tfgen check --timeout")
@@ -524,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{path}: missing; run bench/make_plans.py first")
     batches = {}
     if not args.no_batch:
-        for name in (BATCH, MANY):
+        for name in (BATCH,) if args.no_many else (BATCH, MANY):
             found = sorted((args.plans / name).glob("plan-*.json"))
             if not found:
                 raise SystemExit(f"{args.plans / name}: missing; run bench/make_plans.py first")
@@ -532,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     batch_engines = [e for e in engines if e.batches]
     total = sum(runs_for(e, s) for e in engines for s in args.sizes)
     if batches:
-        total += len(batch_engines) * args.runs + 2 * args.runs
+        total += len(batch_engines) * args.runs + (2 * args.runs if MANY in batches else 0)
     progress = Progress(total)
 
     document: dict[str, Any] = {
@@ -561,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch_engines, ctx, batches[BATCH], BATCH_RESOURCES, runs, progress
             ):
                 document["batch"].append(_with_rate(asdict(result)))
+        if MANY in batches:
             # Memory: the 1,000-plan batch against one run on its largest plan, side by side.
             many, largest = batches[MANY], max(batches[MANY], key=lambda p: p.stat().st_size)
             embedded = ENGINES["tfgen-embedded"]
