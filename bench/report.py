@@ -85,22 +85,25 @@ def targets(doc: dict[str, Any]) -> str:
         if found:
             mine, floor = found
             ratio = mine["median_s"] / floor["median_s"]
+            cpu = mine["median_cpu_s"] / floor["median_cpu_s"] if floor["median_cpu_s"] else 0
             row(
                 f"wall time, {size:,}-resource plan: embedded <= {limit}x `opa eval`",
-                f"{ratio:.2f}x ({mine['median_s']:.2f} s vs {floor['median_s']:.2f} s)",
+                f"{ratio:.2f}x ({mine['median_s']:.2f} s vs {floor['median_s']:.2f} s); "
+                f"CPU {cpu:.2f}x",
                 _load(mine),
                 ratio <= limit,
             )
     small, large = idx.get((EMBEDDED, 10_000)), idx.get((EMBEDDED, 50_000))
     if small and large and small["median_s"] and large["median_s"]:
         growth = large["median_s"] / small["median_s"]
+        cpu_growth = large["median_cpu_s"] / small["median_cpu_s"] if small["median_cpu_s"] else 0
         floor_growth = ""
         f10, f50 = idx.get((FLOOR, 10_000)), idx.get((FLOOR, 50_000))
         if f10 and f50 and f10["median_s"] and f50["median_s"]:
             floor_growth = f" (`opa eval`: {f50['median_s'] / f10['median_s']:.2f})"
         row(
             "time(50k)/time(10k) <= 5.5, embedded",
-            f"{growth:.2f}{floor_growth}",
+            f"{growth:.2f}{floor_growth}; CPU {cpu_growth:.2f}",
             _load(large),
             growth <= 5.5,
         )
@@ -129,9 +132,10 @@ def targets(doc: dict[str, Any]) -> str:
         if minimum is None:
             continue
         rate = b.get("plans_per_s")
+        per_cpu = b["plans"] / b["median_cpu_s"] if b["median_cpu_s"] else 0
         row(
             f"batch {b['plans']} x {b['size']}: {b['engine']} >= {minimum:.0f} plans/s",
-            f"{rate} plans/s",
+            f"{rate} plans/s ({per_cpu:.0f} plans per CPU-second of tfgen)",
             _load(b),
             rate is not None and rate >= minimum,
         )
