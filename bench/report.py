@@ -16,8 +16,24 @@ FLOOR = "opa-eval"
 EMBEDDED = "tfgen-embedded"
 
 
-def _index(doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
-    return {(r["engine"], r["size"]): r for r in doc["results"]}
+def _index(doc: dict[str, Any], run: int | None = None) -> dict[tuple[str, int], dict[str, Any]]:
+    """Results by (engine, size): of one run when given, else the first run that measured it."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in doc["results"]:
+        if run is None or r.get("run", 0) == run:
+            out.setdefault((r["engine"], r["size"]), r)
+    return out
+
+
+def _runs_with(
+    doc: dict[str, Any], *keys: tuple[str, int]
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """The results of the first run that measured every key (ratios are never taken across runs)."""
+    for run in sorted({r.get("run", 0) for r in doc["results"]}):
+        idx = _index(doc, run)
+        if all(idx.get(k) and idx[k]["median_s"] for k in keys):
+            return idx
+    return {}
 
 
 def _s(value: float | None) -> str:
@@ -30,15 +46,16 @@ def _load(entry: dict[str, Any]) -> str:
 
 def results_table(doc: dict[str, Any]) -> str:
     lines = [
-        "| engine | resources | plan MB | wall s (median) | CPU s (median) | runs | load (mean) "
-        "| peak RSS MB | server peak MB | findings |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | engine | resources | plan MB | wall s (median) | CPU s (median) | runs "
+        "| load (mean) | peak RSS MB | server peak MB | findings |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["results"]:
         server = f"{r['server_rss_kb'] / 1024:.0f}" if r.get("server_rss_kb") else ""
         wall = _s(r["median_s"]) if not r["error"] else f"error: {r['error'][:60]}"
         lines.append(
-            f"| {r['engine']} | {r['size']:,} | {r['plan_bytes'] / 1e6:.2f} | {wall} | "
+            f"| {r.get('run', 0) + 1} | {r['engine']} | {r['size']:,} | "
+            f"{r['plan_bytes'] / 1e6:.2f} | {wall} | "
             f"{_s(r['median_cpu_s'])} | {len(r['runs'])} | {_load(r)} | "
             f"{r['max_rss_kb'] / 1024:.0f} | {server} | "
             f"{r['findings'] if r['findings'] is not None else ''} |"
@@ -67,7 +84,6 @@ def batch_table(doc: dict[str, Any]) -> str:
 
 def targets(doc: dict[str, Any]) -> str:
     """One row per target of the performance issue, each a ratio of two side-by-side medians."""
-    idx = _index(doc)
     out = ["| target | measured | load (mean) | met |", "|---|---|---:|---|"]
 
     def row(target: str, measured: str, load: str, met: bool | None) -> None:
@@ -75,10 +91,8 @@ def targets(doc: dict[str, Any]) -> str:
         out.append(f"| {target} | {measured} | {load} | {verdict} |")
 
     def pair(engine: str, size: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        mine, floor = idx.get((engine, size)), idx.get((FLOOR, size))
-        if not mine or not floor or not mine["median_s"] or not floor["median_s"]:
-            return None
-        return mine, floor
+        idx = _runs_with(doc, (engine, size), (FLOOR, size))
+        return (idx[(engine, size)], idx[(FLOOR, size)]) if idx else None
 
     for size, limit in ((1, 4.0), (1_000, 1.0), (10_000, 0.7), (50_000, 0.7)):
         found = pair(EMBEDDED, size)
@@ -93,6 +107,7 @@ def targets(doc: dict[str, Any]) -> str:
                 _load(mine),
                 ratio <= limit,
             )
+    idx = _runs_with(doc, (EMBEDDED, 10_000), (EMBEDDED, 50_000))
     small, large = idx.get((EMBEDDED, 10_000)), idx.get((EMBEDDED, 50_000))
     if small and large and small["median_s"] and large["median_s"]:
         growth = large["median_s"] / small["median_s"]
@@ -144,7 +159,7 @@ def targets(doc: dict[str, Any]) -> str:
 
 def peers(doc: dict[str, Any]) -> str:
     """The embedded engine's wall time as a fraction of each other tool's, per plan size."""
-    idx = _index(doc)
+    idx = _index(doc, 0)
     engines = sorted({e for e, _ in idx if e != EMBEDDED})
     sizes = sorted({s for _, s in idx})
     lines = [
@@ -166,6 +181,9 @@ def peers(doc: dict[str, Any]) -> str:
 def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several runs as one: the first run's machine and versions, every run's measurements."""
     doc = dict(docs[0])
+    for run, d in enumerate(docs):
+        for r in d["results"]:
+            r["run"] = run
     for key in ("results", "batch", "notes"):
         doc[key] = [item for d in docs for item in d.get(key, [])]
     doc["many"] = next((d["many"] for d in docs if d.get("many")), None)
