@@ -277,7 +277,15 @@ def test_text_plan_column_with_several_plans() -> None:
 
 def test_json_document() -> None:
     data = assert_report_valid(render(report(notices=("stale waiver",)), "json"))
-    assert set(data) == {"tool", "plans", "findings", "summary", "errors", "notices"}
+    assert set(data) == {
+        "tool",
+        "plans",
+        "findings",
+        "summary",
+        "errors",
+        "notices",
+        "skipped_rules",
+    }
     assert data["tool"] == {"engine": "embedded", "tfgen": __version__}
     assert data["plans"] == [
         {

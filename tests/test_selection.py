@@ -55,6 +55,7 @@ def test_skip_rule_drops_its_findings_and_says_so(
     assert "KMS-001" not in rule_ids(report)
     assert skipped_notice(report).startswith("1 rule(s) skipped")
     assert "KMS-001 (--skip-rule)" in skipped_notice(report)
+    assert report["skipped_rules"] == [{"rule_id": "KMS-001", "reason": "--skip-rule"}]
 
 
 @pytest.mark.terraform

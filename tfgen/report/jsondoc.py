@@ -41,6 +41,7 @@ def document(report: Report) -> dict[str, Any]:
         "summary": summary(report),
         "errors": list(report.errors),
         "notices": sorted(report.notices),
+        "skipped_rules": [{"rule_id": rule, "reason": why} for rule, why in report.skipped_rules],
     }
 
 
