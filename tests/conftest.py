@@ -20,6 +20,7 @@ from helpers import (
     ServeFn,
     free_port,
     missing,
+    served,
     tree_digest,
     wait_healthy,
 )
@@ -102,8 +103,8 @@ def docker_client() -> Any:
 
 
 @pytest.fixture(scope="session")
-def opa_server(opa_bin: Path) -> Iterator[str]:
-    """A real `opa run --server` on loopback with the rule pack loaded; yields its URL."""
+def opa_server(opa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `opa run --server` on loopback serving the rule pack bundle; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -112,7 +113,7 @@ def opa_server(opa_bin: Path) -> Iterator[str]:
             "--server",
             f"--addr=127.0.0.1:{port}",
             "--log-level=error",
-            str(REGO),
+            *served(REGO, opa_bin, tmp_path_factory.mktemp("bundle")),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -127,15 +128,17 @@ def opa_server(opa_bin: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def opa_serve(opa_bin: Path) -> Iterator[ServeFn]:
-    """Start real `opa run --server` processes on loopback with the given paths; yields a starter."""
+def opa_serve(opa_bin: Path, tmp_path: Path) -> Iterator[ServeFn]:
+    """Start real `opa run --server` processes on loopback with the given paths (rule packs as
+    the bundles tfgen builds, unless `bundle=False`); yields a starter."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def serve(*paths: Path, extra: tuple[str, ...] = ()) -> str:
+    def serve(*paths: Path, extra: tuple[str, ...] = (), bundle: bool = True) -> str:
         port = free_port()
         args = [str(opa_bin), "run", "--server", f"--addr=127.0.0.1:{port}", "--log-level=error"]
+        loaded = [a for p in paths for a in (served(p, opa_bin, tmp_path) if bundle else [str(p)])]
         proc = subprocess.Popen(
-            [*args, *extra, *(str(p) for p in paths)],
+            [*args, *extra, *loaded],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

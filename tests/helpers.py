@@ -56,3 +56,14 @@ def wait_healthy(url: str, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"OPA at {url} did not become healthy in {timeout}s")
+
+
+def served(path: Path, opa_bin: Path, work: Path) -> list[str]:
+    """`opa run` arguments serving `path`: a rule pack as the bundle tfgen builds, else as is."""
+    from tfgen.bundle import build
+    from tfgen.rulepack import RulePack
+
+    if not (path / "main" / "main.rego").is_file():
+        return [str(path)]
+    target = work / f"bundle-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}.tar.gz"
+    return ["--bundle", str(build(RulePack(path.resolve()), target, opa_bin))]

@@ -17,6 +17,7 @@ import requests
 import yaml
 from helpers import FIXTURES, REGO, ROOT, PlanFn, free_port, missing
 
+from tfgen.bundle import build
 from tfgen.cli import main
 from tfgen.engines import EngineOptions, open_engine
 from tfgen.engines.docker_opa import LABEL_OWNER, LABEL_ROLE, DockerEngine
@@ -24,7 +25,7 @@ from tfgen.engines.opa import OpaServerEngine
 from tfgen.errors import EngineError
 from tfgen.evaluate import evaluate_plans
 from tfgen.model import Finding, PlanInfo
-from tfgen.rulepack import find_pack
+from tfgen.rulepack import RulePack, find_pack
 from tfgen.toolchain import pins
 
 pytestmark = [pytest.mark.docker, pytest.mark.opa]
@@ -68,8 +69,11 @@ def project(opa_image: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root.chmod(0o755)
     (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
+    for name in ("authz.rego", "authz.manifest"):
+        shutil.copy(ROOT / "deploy" / "opa" / name, root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
+    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz")
+    monkeypatch.setenv("TFGEN_OPA_BUNDLE", str(bundle))
     monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
     monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
@@ -121,8 +125,15 @@ def test_compose_file_is_valid_and_hardened(
 ) -> None:
     monkeypatch.delenv("TFGEN_OPA_IMAGE", raising=False)
     monkeypatch.delenv("TFGEN_OPA_PORT", raising=False)
+    monkeypatch.delenv("TFGEN_OPA_BUNDLE", raising=False)
     if shutil.which("docker-compose") is None:
         missing("docker-compose", "not on PATH")
+    unset = subprocess.run(
+        ["docker-compose", "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert unset.returncode != 0
+    assert "run `tfgen opa bundle` and set TFGEN_OPA_BUNDLE" in unset.stderr
+    monkeypatch.setenv("TFGEN_OPA_BUNDLE", "/srv/tfgen-bundle.tar.gz")
     out = subprocess.run(
         ["docker-compose", "config"],
         cwd=ROOT,
@@ -138,7 +149,8 @@ def test_compose_file_is_valid_and_hardened(
     assert service["read_only"] is True
     assert service["security_opt"] == ["no-new-privileges:true"]
     assert service["cap_drop"] == ["ALL"]
-    assert f"{REGO}:/policy:ro" in service["volumes"]
+    assert "/srv/tfgen-bundle.tar.gz:/bundle/tfgen.tar.gz:ro" in service["volumes"]
+    assert service["command"][-3:] == ["--bundle", "/bundle/tfgen.tar.gz", "/authz"]
     assert "--authentication=token" in service["command"]
     assert "--authorization=basic" in service["command"]
     assert "--set=decision_logs.console=false" in service["command"]

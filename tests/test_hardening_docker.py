@@ -23,7 +23,9 @@ import pytest
 import requests
 from helpers import FIXTURES, ROOT, free_port, missing
 
+from tfgen.bundle import build
 from tfgen.engines.docker_opa import LABEL_OWNER
+from tfgen.rulepack import RulePack
 from tfgen.toolchain import pins
 
 pytestmark = [pytest.mark.docker, pytest.mark.opa]
@@ -60,6 +62,7 @@ class Project:
             "TFGEN_OPA_CONTAINER": self.name,
             "TFGEN_COMPOSE_FILE": str(root / "docker-compose.yml"),
             "TFGEN_RULES_DIR": str(root / "rego"),
+            "TFGEN_OPA_BUNDLE": str(root / "bundle.tar.gz"),
         }
         self.env.pop("TFGEN_OPA_TOKEN", None)
         self.env.pop("TFGEN_OPA_URL", None)
@@ -134,9 +137,11 @@ def project(image: str, docker_client: Any) -> Iterator[Project]:
     root.chmod(0o755)
     (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
+    for name in ("authz.rego", "authz.manifest"):
+        shutil.copy(ROOT / "deploy" / "opa" / name, root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
     shutil.copytree(SLOW, root / "rego" / "tfgen" / "rules" / "kms" / "slow")
+    build(RulePack(root / "rego"), root / "bundle.tar.gz")
     for path in root.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     proj = Project(root, image)

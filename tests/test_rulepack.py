@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from helpers import FIXTURES, REGO
 
+from tfgen import __version__
 from tfgen.engines import open_engine
 from tfgen.errors import InputError, ToolchainError
 from tfgen.rulepack import (
@@ -106,7 +107,7 @@ def test_catalog_is_read_from_metadata() -> None:
     assert rotation.frameworks == ("AWS Security Hub KMS.4",)
     assert rotation.related_resources[0].ref.startswith("https://docs.aws.amazon.com/kms/")
     assert rules["FIX-002"].frameworks == ()
-    assert find_pack(PACK).version == "0.0.0-fixture"
+    assert find_pack(PACK).version == __version__  # the pack carries tfgen's version
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from helpers import FIXTURES, ROOT, free_port, missing, wait_healthy
 
+from tfgen.bundle import build
 from tfgen.cli import main
 from tfgen.errors import InputError
 from tfgen.module.write import write
+from tfgen.rulepack import RulePack
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform
 from tfgen.toolchain import pins
 
@@ -38,14 +40,17 @@ def compose_project(docker_client: Any) -> Iterator[tuple[str, int]]:
     root.chmod(0o755)
     (root / "deploy" / "opa").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", root)
-    shutil.copy(ROOT / "deploy" / "opa" / "authz.rego", root / "deploy" / "opa")
+    for file in ("authz.rego", "authz.manifest"):
+        shutil.copy(ROOT / "deploy" / "opa" / file, root / "deploy" / "opa")
     shutil.copytree(FIXTURES / "engines" / "pack", root / "rego")
+    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz")
     name, port = f"tfgen-sec-{uuid.uuid4().hex[:8]}", free_port()
     env = {
         **os.environ,
         "TFGEN_OPA_IMAGE": image,
         "TFGEN_OPA_PORT": str(port),
         "TFGEN_OPA_CONTAINER": name,
+        "TFGEN_OPA_BUNDLE": str(bundle),
     }
 
     def compose(*args: str) -> None:
@@ -111,7 +116,7 @@ def test_compose_service_is_loopback_only_non_root_and_read_only(
         fields = line.split()
         mounts[fields[4]] = fields[5].split(",")
     assert "ro" in mounts["/"], "root filesystem is writable"
-    assert "ro" in mounts["/policy"]
+    assert "ro" in mounts["/bundle/tfgen.tar.gz"]
 
 
 # Generated HCL: template sequences stay literal for Terraform itself.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FIXTURES, free_port, wait_healthy
+from helpers import FIXTURES, REGO, free_port, served, wait_healthy
 
 from tfgen.cli import main
 from tfgen.report import FORMATS
@@ -86,7 +86,7 @@ def test_saved_plan_and_stderr_hold_no_secret(
 
 @pytest.fixture
 def logging_opa(opa_bin: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A real OPA server with the rule pack and decision logs (with the input) on its console."""
+    """A real OPA server with the rule pack bundle and decision logs (with the input) on its console."""
     port, log = free_port(), tmp_path / "decisions.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -96,9 +96,7 @@ def logging_opa(opa_bin: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 "--server",
                 f"--addr=127.0.0.1:{port}",
                 "--set=decision_logs.console=true",
-                "--ignore=*_test.rego",
-                "--ignore=testing",
-                str(Path(__file__).resolve().parent.parent / "rego"),
+                *served(REGO, opa_bin, tmp_path),
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -17,6 +17,7 @@ from typing import Any, TypedDict, get_args
 
 import yaml
 
+from tfgen import __version__
 from tfgen.errors import InputError, ToolchainError
 from tfgen.model import Enforcement, RelatedResource, RuleMeta, Severity
 from tfgen.toolchain import cache_dir, opa_binary, opa_version, pins
@@ -27,7 +28,6 @@ _REPO_REGO = Path(__file__).resolve().parent.parent / "rego"
 SHIPPED_DIR = Path(__file__).resolve().parent / "_wasm"
 SHIPPED_WASM, SHIPPED_MANIFEST = "policy.wasm", "policy.json"
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
-_PACK_VERSION = re.compile(r'"version"\s*:\s*"([^"]+)"|\bversion\s*:=\s*"([^"]+)"')
 _REQUIRED = ("title", "description")
 # libyaml's safe loader when PyYAML was built with it: METADATA parses ~10x faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -74,18 +74,10 @@ class RulePack:
             h.update(path.read_bytes() + b"\0")
         return h.hexdigest()
 
-    @functools.cached_property
+    @property
     def version(self) -> str:
-        """The version `data.main.report.pack.version` states, read from main/main.rego."""
-        main = self.root / "main" / "main.rego"
-        try:
-            text = main.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(str(main), f"cannot read the rule pack entry point ({exc})") from exc
-        match = _PACK_VERSION.search(text)
-        if not match:
-            raise InputError(str(main), "no pack version string found")
-        return match.group(1) or match.group(2)
+        """The pack ships with tfgen and carries its version; the digest identifies its content."""
+        return __version__
 
     @functools.cached_property
     def rules(self) -> tuple[RuleMeta, ...]:

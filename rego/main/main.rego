@@ -17,10 +17,11 @@ warn contains result if {
 # METADATA
 # title: tfgen report
 # description: |
-#   The pack's name and version, the data.tfgen_config it was evaluated with (so the harness can
-#   tell a server that lost its configuration), and every deny and warn result.
+#   The pack's name, the data.tfgen_config it was evaluated with (so the harness can tell a
+#   server that lost its configuration), and every deny and warn result. The pack's version and
+#   digest are not typed here: tfgen writes them into the bundle manifest it builds.
 # entrypoint: true
-report := {"pack": {"name": "tfgen", "version": "0.1.0"}, "config": _config, "deny": deny, "warn": warn}
+report := {"pack": {"name": "tfgen"}, "config": _config, "deny": deny, "warn": warn}
 
 default _config := {}
 

@@ -5,7 +5,7 @@ import data.tfgen.lib.testing as t
 
 test_report_unions_deny_and_warn if {
 	report := main.report with input as t.plan([t.key("k", {"policy": t.policy([t.root_statement])})])
-	report.pack == {"name": "tfgen", "version": "0.1.0"}
+	report.pack == {"name": "tfgen"}
 	{[r.rule_id, r.address] | some r in report.deny} == {["KMS-001", "aws_kms_key.k"]}
 	{[r.rule_id, r.address] | some r in report.warn} == set()
 }

@@ -17,9 +17,11 @@ def register(sub: Subparsers) -> None:
         "opa",
         help="start, stop or inspect the OPA container",
         description="up: start (or reuse) it and wait for /health; down: remove the containers "
-        "tfgen started; status: list them, exit 0 if this one runs, 3 if it does not.",
+        "tfgen started; status: list them, exit 0 if this one runs, 3 if it does not; bundle: "
+        "build the rule pack bundle (manifest revision = pack digest) and print its path, for "
+        "TFGEN_OPA_BUNDLE.",
     )
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("up", "down", "status", "bundle"))
     add_rules_argument(parser)
     parser.add_argument(
         "--compose-file",
@@ -39,13 +41,18 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfgen.bundle import cached
     from tfgen.engines.docker_opa import DockerOpa, default_compose_file, load_service
 
     pack = find_pack(args.rules)
+    bundle = cached(pack)
+    if args.action == "bundle":
+        print(bundle)
+        return 0
     env = dict(os.environ)
     if args.opa_token:
         env["TFGEN_OPA_TOKEN"] = args.opa_token
-    service = load_service(args.compose_file or default_compose_file(pack), pack, env)
+    service = load_service(args.compose_file or default_compose_file(pack), bundle, env)
     opa = DockerOpa(service, pack)
     if args.action == "up":
         started = opa.up(args.timeout)

@@ -28,7 +28,6 @@ RESULT_KEYS = (
 
 class PackInfo(TypedDict):
     name: str
-    version: str
 
 
 class RuleResult(TypedDict):
@@ -78,7 +77,6 @@ class Engine(Protocol):
 def decision(
     value: object,
     source: str,
-    expected_version: str,
     expected_config: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Check the shape of a `data.main.report` value; EngineError names `source` otherwise.
@@ -93,13 +91,8 @@ def decision(
             f"not the configured {dict(expected_config)!r}"
         )
     pack = value.get("pack")
-    if not isinstance(pack, dict) or not isinstance(pack.get("version"), str):
-        raise EngineError(f"{source}: data.main.report has no pack.version")
-    if pack["version"] != expected_version:
-        raise EngineError(
-            f"{source}: rule pack version {pack['version']} is loaded, "
-            f"but the local rule pack is {expected_version}"
-        )
+    if not isinstance(pack, dict) or pack.get("name") != "tfgen":
+        raise EngineError(f"{source}: data.main.report is not the tfgen rule pack's report")
     for key in ("deny", "warn"):
         entries = value.get(key)
         if not isinstance(entries, list):

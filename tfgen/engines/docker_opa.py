@@ -13,6 +13,7 @@ from typing import Any
 import requests
 import yaml
 
+from tfgen.bundle import cached
 from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, HEALTH_TIMEOUT, Decision
 from tfgen.engines.opa import OpaServerEngine
 from tfgen.errors import EngineError, InputError, ToolchainError
@@ -23,6 +24,7 @@ LABEL_ROLE = "org.tfgen.role"
 LABEL_OWNER = "org.tfgen.started-by"
 LABEL_DIGEST = "org.tfgen.pack-digest"
 OWNER = "tfgen"
+BUNDLE_VARIABLE = "TFGEN_OPA_BUNDLE"
 _VAR = re.compile(r"\$(?:\$|\{(\w+)(?:(:?[-?])([^}]*))?\}|(\w+))")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|s|m|h)")
 _UNITS = {"us": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
@@ -58,8 +60,9 @@ def default_compose_file(pack: RulePack) -> Path:
     return (pack.extends or pack.root).parent / "docker-compose.yml"
 
 
-def load_service(compose_file: Path, pack: RulePack, env: Mapping[str, str]) -> OpaService:
-    """Read the `opa` service, `${...}` taken from `env`; the pack must be a read-only mount."""
+def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> OpaService:
+    """Read the `opa` service, `${...}` taken from `env` with TFGEN_OPA_BUNDLE set to `bundle`,
+    which the service must mount read-only."""
     source = str(compose_file)
     try:
         document = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
@@ -71,18 +74,17 @@ def load_service(compose_file: Path, pack: RulePack, env: Mapping[str, str]) -> 
     spec = services.get(SERVICE) if isinstance(services, dict) else None
     if not isinstance(spec, dict):
         raise InputError(source, f"no services.{SERVICE} entry")
-    spec = _interpolate(spec, env, source)
+    spec = _interpolate(spec, {**env, BUNDLE_VARIABLE: str(bundle)}, source)
     base = compose_file.resolve().parent
     image = spec.get("image")
     if not isinstance(image, str) or not image:
         raise InputError(source, f"services.{SERVICE}.image is missing")
     host_ip, host_port, container_port = _port(spec.get("ports"), source)
     volumes = _volumes(spec.get("volumes"), base, source)
-    if pack.extends is not None and str(pack.extends) in volumes:
-        # The pack with an organisation's rules added is mounted where the compose file has it.
-        volumes[str(pack.root)] = volumes.pop(str(pack.extends))
-    if not any(Path(host) == pack.root and v["mode"] == "ro" for host, v in volumes.items()):
-        raise InputError(source, f"does not mount the rule pack {pack.root} read-only")
+    if not any(Path(host) == bundle and v["mode"] == "ro" for host, v in volumes.items()):
+        raise InputError(
+            source, f"does not mount the rule pack bundle ${{{BUNDLE_VARIABLE}}} read-only"
+        )
     command = spec.get("command", [])
     if not isinstance(command, list):
         raise InputError(source, f"services.{SERVICE}.command must be a list")
@@ -388,7 +390,7 @@ class DockerEngine:
         env = dict(compose_env or {})
         if token:
             env["TFGEN_OPA_TOKEN"] = token
-        self.service = load_service(compose_file or default_compose_file(pack), pack, env)
+        self.service = load_service(compose_file or default_compose_file(pack), cached(pack), env)
         self._keep = keep_running
         self.opa = DockerOpa(self.service, pack)
         self.started = self.opa.up(health_timeout)

@@ -84,7 +84,7 @@ class EmbeddedEngine:
             )
         if len(raw) != 1 or not isinstance(raw[0], dict) or "result" not in raw[0]:
             raise EngineError(f"embedded engine: unexpected result set for {ENTRYPOINT}")
-        return decision(raw[0]["result"], "embedded engine", self._pack.version, self._config)
+        return decision(raw[0]["result"], "embedded engine", self._config)
 
     def versions(self) -> dict[str, str]:
         return {

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -14,19 +12,21 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from tfgen.bundle import check_provenance, compare_modules, upload_order
 from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, decision
 from tfgen.errors import EngineError, InputError
 from tfgen.rulepack import ENTRYPOINT, RulePack
 
 _CONNECT_TIMEOUT = 5.0
-_POLICY_PREFIX = "tfgen"
-
-
-_PACKAGE_LINE = re.compile(r"^package\s+[\w.]+\s*$")
+_POLICY_PREFIX = "tfgen/"
 
 
 class OpaServerEngine:
-    """A running OPA server; never falls back to another engine."""
+    """A running OPA server that proves it serves this pack; never falls back to another engine.
+
+    The proof is the bundle revision in each decision's provenance (the pack digest), or, with
+    `load_pack`, the server's policy modules read back and compared with the pack's.
+    """
 
     name = "opa"
 
@@ -53,6 +53,8 @@ class OpaServerEngine:
         self._config = dict(rule_config or {})
         # The configuration reports must echo: None when the server refused it (defaults apply).
         self._expected_config: dict[str, Any] | None = None
+        self._loaded = load_pack
+        self._opa_version = "unknown"
         self._client = _client(self.url, token, timeout, retries)
         if auth is not None:
             self._client._session.auth = auth
@@ -70,28 +72,29 @@ class OpaServerEngine:
             # The server lost data.tfgen_config (e.g. it restarted): set it again, ask once more.
             self._configure()
             result = self._query(plan)
-        return decision(result, f"OPA at {self.url}", self._pack.version, self._expected_config)
+        return decision(result, f"OPA at {self.url}", self._expected_config)
 
     def _query(self, plan: Mapping[str, Any]) -> dict[str, Any]:
-        package, rule = ENTRYPOINT.rsplit("/", 1)
-        body = self._call(lambda: self._client.query_rule(dict(plan), package, rule))
+        url = f"{self.url}/v1/data/{ENTRYPOINT}?provenance=true"
+        body = self._request("post", url, json={"input": dict(plan)})
+        if isinstance(body, dict) and isinstance(body.get("provenance"), dict):
+            self._opa_version = str(body["provenance"].get("version", "unknown"))
         if not isinstance(body, dict) or "result" not in body:
             raise EngineError(
                 f"OPA at {self.url}: decision {ENTRYPOINT} is undefined: "
                 "the tfgen rule pack is not loaded on that server"
             )
+        if not self._loaded:
+            # Before the result is looked at: a server with another pack proves nothing else.
+            check_provenance(body.get("provenance"), self._pack, f"OPA at {self.url}")
         result = body["result"]
         if not isinstance(result, dict):
             raise EngineError(f"OPA at {self.url}: data.main.report is not an object")
         return result
 
     def versions(self) -> dict[str, str]:
-        try:
-            body = self._call(lambda: self._client.ad_hoc_query("v := opa.runtime().version"))
-            server = str(body["result"][0]["v"])
-        except (EngineError, KeyError, IndexError, TypeError):
-            server = "unknown"
-        return {"engine": self.name, "opa": server, "opa_url": self.url}
+        """From the decisions' provenance: no request, so a hung server costs no second wait."""
+        return {"engine": self.name, "opa": self._opa_version, "opa_url": self.url}
 
     def notices(self) -> tuple[str, ...]:
         return tuple(self._notices)
@@ -106,16 +109,10 @@ class OpaServerEngine:
     def _configure(self) -> None:
         """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply.
 
-        A plain PUT on the client's session: update_or_create_data hides the status code that
-        tells a refusal (rules' defaults apply) from an outage (an error).
+        A plain PUT: update_or_create_data hides the status code that tells a refusal (rules'
+        defaults apply) from an outage (an error).
         """
-        url = f"{self.url}/v1/data/tfgen_config"
-        try:
-            response = self._client._session.put(
-                url, json=self._config, timeout=self._client.timeout
-            )
-        except requests.RequestException as exc:
-            raise _transport_error(self.url, exc, self._timeout) from exc
+        response = self._send("put", f"{self.url}/v1/data/tfgen_config", json=self._config)
         if response.status_code == 204:
             self._expected_config = self._config
             return
@@ -130,49 +127,64 @@ class OpaServerEngine:
             self._notices.append(notice)
 
     def _load_pack(self) -> None:
-        """Upload the pack's policy files through the policy API, libraries first.
+        """Upload the pack's modules through the policy API in dependency order, remove modules a
+        previous upload left that the pack no longer has, then read every module back.
 
-        OPA compiles each upload against what it already has: the files of one package, which
-        may call each other, go up as one module, and a module refused for what it imports is
-        sent again after the rest, until a round accepts none. A plain PUT:
-        update_policy_from_string would rewrite a rejected policy as Rego v0 and retry, and its
-        error drops the HTTP status.
+        Plain requests: update_policy_from_string would rewrite a rejected policy as Rego v0 and
+        retry, and its error drops the HTTP status.
         """
-        rego = [p for p in self._pack.sources if p.suffix == ".rego"]
-        rego.sort(key=lambda p: ("lib" not in p.relative_to(self._pack.root).parts, p))
-        pending = list(package_modules(self._pack.root, rego).items())
-        while pending:
-            refused = [(m, reason) for m in pending if (reason := self._put_policy(*m))]
-            if len(refused) == len(pending):
-                (rel, _), reason = refused[0]
-                raise EngineError(f"OPA at {self.url} rejected {rel} ({reason})")
-            pending = [m for m, _ in refused]
-
-    def _put_policy(self, rel: str, text: str) -> str:
-        """PUT one module; why OPA refused it, or "" when accepted."""
-        url = f"{self.url}/v1/policies/{_POLICY_PREFIX}/{rel}"
-        try:
-            response = self._client._session.put(
+        order = upload_order(self._pack)
+        for path in order:
+            rel = path.relative_to(self._pack.root).as_posix()
+            url = f"{self.url}/v1/policies/{_POLICY_PREFIX}{rel}"
+            response = self._send(
+                "put",
                 url,
-                data=text.encode("utf-8"),
+                data=path.read_text(encoding="utf-8").encode("utf-8"),
                 headers={"Content-Type": "text/plain"},
-                timeout=self._client.timeout,
+            )
+            if response.status_code != 200:
+                raise EngineError(
+                    f"OPA at {self.url} rejected {rel} (HTTP {response.status_code}: "
+                    f"{_opa_message(response)})"
+                )
+        wanted = {_POLICY_PREFIX + p.relative_to(self._pack.root).as_posix() for p in order}
+        held = self._policies()
+        for pid in sorted(set(held) - wanted):
+            if pid.startswith(_POLICY_PREFIX):
+                self._send("delete", f"{self.url}/v1/policies/{pid}")
+        compare_modules(self._policies(), self._pack, _POLICY_PREFIX, f"OPA at {self.url}")
+
+    def _policies(self) -> dict[str, str]:
+        """Every policy module the server holds: id -> raw text."""
+        body = self._request("get", f"{self.url}/v1/policies")
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, list):
+            raise EngineError(f"OPA at {self.url}: GET /v1/policies answered no module list")
+        return {
+            str(m.get("id")): str(m.get("raw", ""))
+            for m in result
+            if isinstance(m, dict) and "id" in m
+        }
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            response: requests.Response = self._client._session.request(
+                method, url, timeout=self._client.timeout, **kwargs
             )
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
-        if response.status_code == 200:
-            return ""
-        return f"HTTP {response.status_code}: {_opa_message(response)}"
+        return response
 
-    def _call(self, fn: Any) -> Any:
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """The JSON body of a 200 answer; EngineError for anything else."""
+        response = self._send(method, url, **kwargs)
+        if response.status_code != 200:
+            raise _http_error(self.url, response)
         try:
-            return fn()
-        except requests.HTTPError as exc:
-            raise _http_error(self.url, exc.response) from exc
-        except ValueError as exc:  # the body was not JSON (requests' JSONDecodeError included)
+            return response.json()
+        except ValueError as exc:
             raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
-        except requests.RequestException as exc:
-            raise _transport_error(self.url, exc, self._timeout) from exc
 
 
 def without_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -262,39 +274,3 @@ def _transport_error(url: str, exc: requests.RequestException, timeout: float) -
     if isinstance(exc, requests.ConnectionError):
         return EngineError(f"OPA at {url} is unreachable (connection refused or reset)")
     return EngineError(f"OPA at {url}: request failed ({exc.__class__.__name__})")
-
-
-def package_modules(root: Path, files: Sequence[Path]) -> dict[str, str]:
-    """One module per package, in first-seen order: a package split over files is joined.
-
-    The first file keeps its header; the others give their imports (hoisted, once each) and the
-    rules after their package line. Named by the first file's path below `root`.
-    """
-    grouped: dict[str, list[tuple[str, list[str]]]] = {}
-    for path in files:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        index = next((i for i, line in enumerate(lines) if _PACKAGE_LINE.match(line)), None)
-        if index is None:
-            raise InputError(str(path), "no package declaration")
-        package = lines[index].split()[1]
-        grouped.setdefault(package, []).append((path.relative_to(root).as_posix(), lines))
-    modules: dict[str, str] = {}
-    for parts in grouped.values():
-        rel, first = parts[0]
-        if len(parts) == 1:
-            modules[rel] = "\n".join(first) + "\n"
-            continue
-        head: list[str] = []
-        imports: list[str] = []
-        bodies: list[str] = []
-        for number, (_, lines) in enumerate(parts):
-            index = next(i for i, line in enumerate(lines) if _PACKAGE_LINE.match(line))
-            if number == 0:
-                head = lines[: index + 1]
-            rest = lines[index + 1 :]
-            for line in rest:
-                if line.startswith("import ") and line not in imports:
-                    imports.append(line)
-            bodies.extend(line for line in rest if not line.startswith("import "))
-        modules[rel] = "\n".join([*head, *imports, *bodies]) + "\n"
-    return modules

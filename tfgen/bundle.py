@@ -1,0 +1,178 @@
+"""The rule pack as an OPA bundle whose manifest revision is the pack digest, and the proof that
+a server evaluates exactly that bundle (decision provenance) or exactly those modules."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tfgen import __version__
+from tfgen.errors import EngineError, ToolchainError
+from tfgen.rulepack import RulePack
+from tfgen.toolchain import cache_dir, opa_binary, pins
+
+# The data paths the bundle owns: OPA then refuses policy or data writes beneath them.
+ROOTS = ("main", "tfgen")
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_DATA_REF = re.compile(r"\bdata\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+
+
+def manifest(pack: RulePack) -> dict[str, Any]:
+    """The bundle manifest: revision is the pack digest, roots are the pack's packages."""
+    return {
+        "revision": pack.digest,
+        "roots": list(ROOTS),
+        "metadata": {"tfgen_version": __version__},
+    }
+
+
+def stage(pack: RulePack, directory: Path) -> Path:
+    """Copy the pack's policy files (no tests) and its .manifest into `directory`."""
+    for source in pack.sources:
+        target = directory / source.relative_to(pack.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    (directory / ".manifest").write_text(json.dumps(manifest(pack)), encoding="utf-8")
+    return directory
+
+
+def build(pack: RulePack, target: Path, opa: Path | None = None) -> Path:
+    """`opa build -b` of the staged pack into `target` (a .tar.gz), written atomically."""
+    opa = opa or opa_binary()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".bundle-") as tmp:
+        staged = stage(pack, Path(tmp) / "pack")
+        partial = Path(tmp) / "bundle.tar.gz"
+        cmd = [str(opa), "build", "-b", ".", "--revision", pack.digest, "-o", str(partial)]
+        try:
+            proc = subprocess.run(
+                cmd, cwd=staged, capture_output=True, text=True, timeout=300, check=False
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ToolchainError(f"{opa}: cannot run opa build ({exc})") from exc
+        if proc.returncode != 0:
+            lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines()]
+            detail = "; ".join(line for line in lines if line)[:300] or "no output"
+            raise ToolchainError(f"{pack.root}: rule pack does not build as a bundle: {detail}")
+        partial.replace(target)
+    return target
+
+
+def cached(pack: RulePack) -> Path:
+    """The pack's bundle in the cache, keyed by digest, tfgen and OPA versions; built once."""
+    key = hashlib.sha256(f"{pack.digest}\0{__version__}\0opa-{pins()['opa']}".encode())
+    target = cache_dir() / "bundles" / f"{key.hexdigest()[:32]}.tar.gz"
+    if not target.is_file():
+        build(pack, target)
+    return target
+
+
+def read_manifest(bundle: Path) -> dict[str, Any]:
+    """The .manifest of a built bundle."""
+    with tarfile.open(bundle, "r:gz") as tar:
+        for member in tar.getmembers():
+            if member.name.lstrip("/") == ".manifest":
+                extracted = tar.extractfile(member)
+                if extracted is not None:
+                    data = json.load(io.TextIOWrapper(extracted, encoding="utf-8"))
+                    return data if isinstance(data, dict) else {}
+    return {}
+
+
+def check_provenance(provenance: object, pack: RulePack, source: str) -> None:
+    """The decision came from a bundle whose revision is this pack's digest; EngineError if not."""
+    bundles = provenance.get("bundles") if isinstance(provenance, dict) else None
+    revisions = sorted(
+        str(b.get("revision"))
+        for b in (bundles.values() if isinstance(bundles, dict) else ())
+        if isinstance(b, dict)
+    )
+    if pack.digest in revisions:
+        return
+    served = ", ".join(revisions) if revisions else "no bundle revision"
+    raise EngineError(
+        f"{source} serves rule pack {served}, not the local rule pack {pack.digest}: "
+        "it is not the pack tfgen checked"
+    )
+
+
+def upload_order(pack: RulePack) -> list[Path]:
+    """The pack's Rego files, each after the packages it refers to (OPA type-checks each upload)."""
+    files = [p for p in pack.sources if p.suffix == ".rego"]
+    texts = {p: p.read_text(encoding="utf-8") for p in files}
+    packages = {p: m.group(1) if (m := _PACKAGE.search(texts[p])) else "" for p in files}
+    needs: dict[Path, set[Path]] = {}
+    for path in files:
+        refs = set(_DATA_REF.findall(texts[path]))
+        needs[path] = {
+            other
+            for other in files
+            if other != path
+            and packages[other]
+            and any(_overlaps(ref, packages[other]) for ref in refs)
+        }
+    return _topological(files, needs)
+
+
+def _overlaps(ref: str, package: str) -> bool:
+    return ref == package or ref.startswith(package + ".") or package.startswith(ref + ".")
+
+
+def _topological(files: Sequence[Path], needs: Mapping[Path, set[Path]]) -> list[Path]:
+    done: list[Path] = []
+    pending = sorted(files)
+    while pending:
+        ready = [p for p in pending if needs[p] <= set(done)]
+        if not ready:  # a cycle: OPA would refuse it in any order, so keep the rest sorted
+            ready = pending[:1]
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
+
+
+def modules(pack: RulePack) -> dict[str, str]:
+    """Each Rego module's text by its path in the pack."""
+    return {
+        p.relative_to(pack.root).as_posix(): p.read_text(encoding="utf-8")
+        for p in pack.sources
+        if p.suffix == ".rego"
+    }
+
+
+def compare_modules(held: Mapping[str, str], pack: RulePack, prefix: str, source: str) -> None:
+    """The modules a server holds under the pack's packages are exactly the pack's; else EngineError.
+
+    `held` maps policy id to raw text, as `GET /v1/policies` lists them; ids of the pack's own
+    modules are `prefix` + their path in the pack.
+    """
+    local = {prefix + rel: text for rel, text in modules(pack).items()}
+    ours = {pid: text for pid, text in held.items() if pid in local or _package_in_roots(text)}
+    if ours == local:
+        return
+    missing = sorted(set(local) - set(ours))
+    extra = sorted(set(ours) - set(local))
+    changed = sorted(p for p in set(local) & set(ours) if local[p] != ours[p])
+    parts = [
+        f"{label} {', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''}"
+        for label, ids in (("missing", missing), ("extra", extra), ("different", changed))
+        if ids
+    ]
+    raise EngineError(
+        f"{source} holds other rule modules than the local rule pack {pack.digest} "
+        f"({'; '.join(parts)}): it is not the pack tfgen checked"
+    )
+
+
+def _package_in_roots(text: str) -> bool:
+    match = _PACKAGE.search(text)
+    package = match.group(1) if match else ""
+    return any(package == root or package.startswith(root + ".") for root in ROOTS)
