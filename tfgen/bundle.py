@@ -105,56 +105,83 @@ def check_provenance(provenance: object, pack: RulePack, source: str) -> None:
     )
 
 
-def upload_order(pack: RulePack) -> list[Path]:
-    """The pack's Rego files, each after the packages it refers to (OPA type-checks each upload)."""
-    files = [p for p in pack.sources if p.suffix == ".rego"]
-    texts = {p: p.read_text(encoding="utf-8") for p in files}
-    packages = {p: m.group(1) if (m := _PACKAGE.search(texts[p])) else "" for p in files}
-    needs: dict[Path, set[Path]] = {}
-    for path in files:
-        refs = set(_DATA_REF.findall(texts[path]))
-        needs[path] = {
+def upload_modules(pack: RulePack) -> list[tuple[str, str]]:
+    """The pack as policy API modules (id, text), each after the packages it refers to.
+
+    OPA type-checks each upload against what it already holds, so files that share a package
+    (and may call each other's functions) go up as one module: the first file's header and
+    package line, the files' imports, then their rules in file order. Its id is the first
+    file's path in the pack.
+    """
+    by_package: dict[str, list[Path]] = {}
+    for path in (p for p in pack.sources if p.suffix == ".rego"):
+        match = _PACKAGE.search(path.read_text(encoding="utf-8"))
+        by_package.setdefault(match.group(1) if match else path.as_posix(), []).append(path)
+    texts = {
+        package: _merge(paths) if len(paths) > 1 else paths[0].read_text(encoding="utf-8")
+        for package, paths in by_package.items()
+    }
+    needs = {
+        package: {
             other
-            for other in files
-            if other != path
-            and packages[other]
-            and any(_overlaps(ref, packages[other]) for ref in refs)
+            for other in by_package
+            if other != package
+            and any(_overlaps(ref, other) for ref in _DATA_REF.findall(texts[package]))
         }
-    return _topological(files, needs)
+        for package in by_package
+    }
+    return [
+        (by_package[package][0].relative_to(pack.root).as_posix(), texts[package])
+        for package in _topological(list(by_package), needs)
+    ]
+
+
+def _merge(paths: Sequence[Path]) -> str:
+    """Rego files of one package as one module."""
+    head = ""
+    imports: list[str] = []
+    bodies: list[str] = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        match = _PACKAGE.search(text)
+        start = match.end() if match else 0
+        if not head:
+            head = text[:start]
+        body = []
+        for line in text[start:].splitlines():
+            if line.startswith("import "):
+                if line not in imports:
+                    imports.append(line)
+            else:
+                body.append(line)
+        bodies.append("\n".join(body).strip("\n"))
+    return "\n".join([head, "", *imports, "", "\n\n".join(bodies), ""])
 
 
 def _overlaps(ref: str, package: str) -> bool:
     return ref == package or ref.startswith(package + ".") or package.startswith(ref + ".")
 
 
-def _topological(files: Sequence[Path], needs: Mapping[Path, set[Path]]) -> list[Path]:
-    done: list[Path] = []
-    pending = sorted(files)
+def _topological(items: Sequence[str], needs: Mapping[str, set[str]]) -> list[str]:
+    done: list[str] = []
+    pending = sorted(items)
     while pending:
         ready = [p for p in pending if needs[p] <= set(done)]
-        if not ready:  # a cycle: OPA would refuse it in any order, so keep the rest sorted
+        if not ready:  # a cycle between packages: the uploader retries what OPA refuses
             ready = pending[:1]
         done.append(ready[0])
         pending.remove(ready[0])
     return done
 
 
-def modules(pack: RulePack) -> dict[str, str]:
-    """Each Rego module's text by its path in the pack."""
-    return {
-        p.relative_to(pack.root).as_posix(): p.read_text(encoding="utf-8")
-        for p in pack.sources
-        if p.suffix == ".rego"
-    }
-
-
 def compare_modules(held: Mapping[str, str], pack: RulePack, prefix: str, source: str) -> None:
-    """The modules a server holds under the pack's packages are exactly the pack's; else EngineError.
+    """The modules a server holds under the pack's packages are exactly the pack's (as
+    `upload_modules` makes them); else EngineError.
 
-    `held` maps policy id to raw text, as `GET /v1/policies` lists them; ids of the pack's own
-    modules are `prefix` + their path in the pack.
+    `held` maps policy id to raw text, as `GET /v1/policies` lists them; the pack's module ids
+    are `prefix` + the ids `upload_modules` gives.
     """
-    local = {prefix + rel: text for rel, text in modules(pack).items()}
+    local = {prefix + rel: text for rel, text in upload_modules(pack)}
     ours = {pid: text for pid, text in held.items() if pid in local or _package_in_roots(text)}
     if ours == local:
         return

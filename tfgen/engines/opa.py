@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from tfgen.bundle import check_provenance, compare_modules, upload_order
+from tfgen.bundle import check_provenance, compare_modules, upload_modules
 from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, decision
 from tfgen.errors import EngineError, InputError
 from tfgen.rulepack import ENTRYPOINT, RulePack
@@ -133,22 +133,30 @@ class OpaServerEngine:
         Plain requests: update_policy_from_string would rewrite a rejected policy as Rego v0 and
         retry, and its error drops the HTTP status.
         """
-        order = upload_order(self._pack)
-        for path in order:
-            rel = path.relative_to(self._pack.root).as_posix()
-            url = f"{self.url}/v1/policies/{_POLICY_PREFIX}{rel}"
-            response = self._send(
-                "put",
-                url,
-                data=path.read_text(encoding="utf-8").encode("utf-8"),
-                headers={"Content-Type": "text/plain"},
-            )
-            if response.status_code != 200:
+        modules = upload_modules(self._pack)
+        pending = modules
+        while pending:
+            # A module that needs one of a later one (a cycle between packages) goes up in the
+            # next pass; a pass that uploads nothing ends with the server's reason.
+            rejected: list[tuple[tuple[str, str], requests.Response]] = []
+            for module in pending:
+                rel, text = module
+                response = self._send(
+                    "put",
+                    f"{self.url}/v1/policies/{_POLICY_PREFIX}{rel}",
+                    data=text.encode("utf-8"),
+                    headers={"Content-Type": "text/plain"},
+                )
+                if response.status_code != 200:
+                    rejected.append((module, response))
+            if len(rejected) == len(pending):
+                (rel, _), response = rejected[0]
                 raise EngineError(
                     f"OPA at {self.url} rejected {rel} (HTTP {response.status_code}: "
                     f"{_opa_message(response)})"
                 )
-        wanted = {_POLICY_PREFIX + p.relative_to(self._pack.root).as_posix() for p in order}
+            pending = [module for module, _ in rejected]
+        wanted = {_POLICY_PREFIX + rel for rel, _ in modules}
         held = self._policies()
         for pid in sorted(set(held) - wanted):
             if pid.startswith(_POLICY_PREFIX):
