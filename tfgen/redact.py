@@ -161,25 +161,34 @@ def redact_plan(plan: dict[str, Any], *, in_place: bool = False) -> tuple[dict[s
     # value anywhere, or as a map key inside a resource's, output's or variable's value. Never
     # substrings, nor the plan's own structure: rewriting those could change what rules decide.
     if secrets:
-        for holder, key in _value_slots(plan):
-            holder[key] = _replace_copies(holder[key], secrets.values, rename_keys=True)
+        for holder, key, attributes in _value_slots(plan):
+            value = holder[key]
+            if attributes and isinstance(value, dict):
+                # Attribute names are the resource's schema: only keys inside their values.
+                holder[key] = {
+                    name: _replace_copies(item, secrets.values, rename_keys=True)
+                    for name, item in value.items()
+                }
+            else:
+                holder[key] = _replace_copies(value, secrets.values, rename_keys=True)
         plan = _replace_copies(plan, secrets.values, rename_keys=False)
     return plan, secrets
 
 
-def _value_slots(plan: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
-    """(holder, key) of every place a plan keeps an attribute, output or variable value."""
+def _value_slots(plan: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str, bool]]:
+    """(holder, key, whether its keys are attribute names) of every place a plan keeps a
+    resource's attributes, or an output's or variable's value."""
     for change in _changes(plan):
-        yield from ((change, side) for side in ("before", "after") if side in change)
+        yield from ((change, side, True) for side in ("before", "after") if side in change)
     for resource in _state_resources(plan):
         if "values" in resource:
-            yield resource, "values"
+            yield resource, "values", True
     for outputs in (
         _at(plan, "planned_values", "outputs"),
         _at(plan, "prior_state", "values", "outputs"),
     ):
-        yield from ((o, "value") for o in _objects(outputs) if "value" in o)
-    yield from ((v, "value") for v in _objects(_at(plan, "variables")) if "value" in v)
+        yield from ((o, "value", False) for o in _objects(outputs) if "value" in o)
+    yield from ((v, "value", False) for v in _objects(_at(plan, "variables")) if "value" in v)
 
 
 def _mark_unknown(change: dict[str, Any]) -> None:
