@@ -217,7 +217,13 @@ def test_embedded_returns_a_decision_larger_than_ten_megabytes() -> None:
     """opa-py-wasm stops reading a result string at 10 MB unless told otherwise (seen at 50k)."""
     sid = "s" * 1_100_000
     statements = [
-        {"Sid": f"{sid}{i}", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}
+        {
+            "Sid": f"{sid}{i}",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        }
         for i in range(10)
     ]
     key = {
