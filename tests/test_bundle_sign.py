@@ -9,12 +9,14 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import REGO, ROOT, missing
+from helpers import REGO, ROOT, ServeFn, missing
 
 from tfgen import bundle_sign
+from tfgen.cli import main
 from tfgen.errors import InputError
 from tfgen.rulepack import find_pack
 
@@ -43,19 +45,29 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{d}/ec.pem"
     )
     openssl("pkey", "-in", f"{d}/ec.pem", "-pubout", "-out", f"{d}/ec.pub")
+    openssl(
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        f"{d}/ec-other.pem",
+    )
+    openssl("pkey", "-in", f"{d}/ec-other.pem", "-pubout", "-out", f"{d}/ec-other.pub")
     openssl("rand", "-hex", "-out", f"{d}/hmac.key", "32")
     return {p.name: p for p in d.iterdir()}
 
 
-def unsigned_bundle(opa_bin: Path, target: Path, revision: str | None = None) -> Path:
-    """`opa build -b` of the rule pack's policy files with a manifest naming `revision`."""
+def unsigned_bundle(opa_bin: Path, target: Path, revision: str) -> Path:
+    """`opa build -b` of the rule pack's policy files with a manifest naming another revision."""
     pack = find_pack(REGO)
     staged = target.parent / f"{target.name}.d"
     for source in pack.sources:
         dest = staged / source.relative_to(pack.root)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, dest)
-    manifest = {"revision": revision or pack.digest, "roots": ["main", "tfgen"]}
+    manifest = {"revision": revision, "roots": ["main", "tfgen"]}
     (staged / ".manifest").write_text(json.dumps(manifest), encoding="utf-8")
     subprocess.run(
         [str(opa_bin), "build", "-b", ".", "-o", str(target)],
@@ -68,7 +80,8 @@ def unsigned_bundle(opa_bin: Path, target: Path, revision: str | None = None) ->
 
 @pytest.fixture(scope="module")
 def unsigned(opa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return unsigned_bundle(opa_bin, tmp_path_factory.mktemp("bundle") / "unsigned.tar.gz")
+    target = tmp_path_factory.mktemp("bundle") / "unsigned.tar.gz"
+    return bundle_sign.build(find_pack(REGO), target)
 
 
 def signed(unsigned: Path, tmp_path: Path, key: Path, alg: str) -> Path:
@@ -200,3 +213,75 @@ def test_signing_with_a_key_of_the_wrong_kind(
     with pytest.raises(InputError, match="cannot read key"):
         bundle_sign.sign(unsigned, tmp_path / "x.tar.gz", tmp_path / "absent.pem", "RS256")
     assert not (tmp_path / "x.tar.gz").exists()
+
+
+def report_with_provenance(url: str) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{url}/v1/data/main/report?provenance=true",
+        data=json.dumps({"input": {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        body: dict[str, object] = json.load(response)
+    return body
+
+
+def test_build_signed_bundle_is_served_by_opa_with_its_key(
+    tmp_path: Path,
+    keys: dict[str, Path],
+    opa_bin: Path,
+    opa_serve: ServeFn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "tfgen-bundle.tar.gz"
+    argv = ["bundle", "build", "--rules", str(REGO), "--output", str(output)]
+    assert main([*argv, "--signing-key", str(keys["ec.pem"]), "--signing-alg", "ES256"]) == 0
+    digest = find_pack(REGO).digest
+    assert capsys.readouterr().out == (
+        f"wrote {output}: rule pack {find_pack(REGO).version}, revision {digest}, signed with ES256\n"
+    )
+    url = opa_serve(
+        output, extra=("--verification-key", str(keys["ec.pub"]), "--signing-alg", "ES256", "-b")
+    )
+    body = report_with_provenance(url)
+    assert body["provenance"]["bundles"][str(output)]["revision"] == digest  # type: ignore[index]
+    assert body["result"]["pack"]["name"] == "tfgen"  # type: ignore[index]
+    other_key = ("--signing-alg", "ES256", "--verification-key", str(keys["ec-other.pub"]))
+    refused = subprocess.run(
+        [str(opa_bin), "run", "--server", "--addr=127.0.0.1:0", *other_key, "-b", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "failed to verify JWT signature" in refused.stdout + refused.stderr
+
+
+def test_build_refuses_bad_input(
+    tmp_path: Path, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "b.tar.gz"
+    base = ["bundle", "build", "--rules", str(REGO), "--output", str(output)]
+    cases = {
+        "needs --signing-key": ["--signing-alg", "HS256"],
+        "absent.pem: cannot read key": ["--signing-key", str(tmp_path / "absent.pem")],
+        "cannot sign the bundle with RS256": ["--signing-key", str(keys["ec.pem"])],
+        "HS256 takes a shared secret": [
+            "--signing-key",
+            str(keys["rsa.pem"]),
+            "--signing-alg",
+            "HS256",
+        ],
+    }
+    for reason, extra in cases.items():
+        assert main([*base, *extra]) == 2, reason
+        err = capsys.readouterr().err
+        assert reason in err and err.count("\n") == 1, err
+        assert not output.exists()
+    output.write_text("mine", encoding="utf-8")
+    assert main(base) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "mine"
+    assert main([*base, "--force"]) == 0
+    assert tarfile.is_tarfile(output)

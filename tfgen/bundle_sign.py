@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tfgen import bundle
 from tfgen.errors import InputError, ToolchainError
+from tfgen.fileio import check_target, write_bytes_atomic
 from tfgen.rulepack import RulePack
 from tfgen.toolchain import opa_binary
 
@@ -70,6 +72,26 @@ def check_key(path: Path, algorithm: str, *, private: bool) -> Path:
         kind = "private" if private else "public"
         raise InputError(str(path), f"not a PEM {kind} key for {algorithm}")
     return path
+
+
+def build(
+    pack: RulePack,
+    target: Path,
+    *,
+    key: Path | None = None,
+    algorithm: str = "RS256",
+    force: bool = False,
+) -> Path:
+    """The pack's bundle (revision = pack digest), signed with `key` if given, written to `target`."""
+    check_target(target, force=force)
+    if key is not None:
+        check_key(key, algorithm, private=True)
+    with tempfile.TemporaryDirectory(prefix="tfgen-bundle-") as tmp:
+        built = bundle.build(pack, Path(tmp) / "bundle.tar.gz")
+        if key is not None:
+            built = sign(built, Path(tmp) / "signed.tar.gz", key, algorithm)
+        write_bytes_atomic(target, built.read_bytes(), force=force)
+    return target
 
 
 def sign(bundle: Path, target: Path, key: Path, algorithm: str, opa: Path | None = None) -> Path:

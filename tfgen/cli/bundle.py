@@ -1,4 +1,4 @@
-"""`tfgen bundle export|verify`: the rule pack for other policy services, and signed bundles."""
+"""`tfgen bundle build|verify|export`: the rule pack as a (signed) OPA bundle, or a policy set."""
 
 from __future__ import annotations
 
@@ -9,19 +9,50 @@ from pathlib import Path
 from tfgen import bundle_sign, hcp
 from tfgen.cli import Subparsers
 from tfgen.cli.options import add_rules_argument
+from tfgen.errors import InputError
 from tfgen.rulepack import find_pack
 
 
 def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "bundle",
-        help="export the rule pack for another policy service, or verify a signed bundle",
-        description="export: write the rule pack as an HCP Terraform / Terraform Enterprise OPA "
+        help="build or verify an OPA bundle of the rule pack, or export it as a policy set",
+        description="build: the rule pack as an OPA bundle whose manifest revision is the pack "
+        "digest, signed with --signing-key if given. "
+        "export: write the rule pack as an HCP Terraform / Terraform Enterprise OPA "
         "policy set (policies.hcl, one policy per rule, the plan read from input.plan). "
         "verify: check a signed OPA bundle's signature and that its files are the rule pack its "
         "manifest revision names.",
     )
     actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
+    build = actions.add_parser(
+        "build",
+        help="build the rule pack as an OPA bundle, optionally signed",
+        description="`opa build -b` of the rule pack's policy files: manifest revision = the pack "
+        "digest, roots declared (so other bundles can be served beside it), and with "
+        "--signing-key a .signatures.json that OPA servers check with their `keys` config.",
+    )
+    build.add_argument(
+        "--output",
+        type=Path,
+        default=Path("tfgen-bundle.tar.gz"),
+        help="bundle file to write (default: tfgen-bundle.tar.gz)",
+    )
+    add_rules_argument(build)
+    build.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="KEY",
+        help="PEM private key file (RS256, ES256), or a file holding the shared secret (HS256)",
+    )
+    build.add_argument(
+        "--signing-alg",
+        choices=bundle_sign.ALGORITHMS,
+        help="with --signing-key (default: RS256)",
+    )
+    build.add_argument("--force", action="store_true", help="overwrite an existing --output")
+    build.set_defaults(func=run_build)
+
     export = actions.add_parser(
         "export",
         help="write the rule pack as an HCP Terraform policy set",
@@ -62,6 +93,19 @@ def register(sub: Subparsers) -> None:
         "--signing-alg", choices=bundle_sign.ALGORITHMS, default="RS256", help="default: RS256"
     )
     verify.set_defaults(func=run_verify)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    if args.signing_alg and args.signing_key is None:
+        raise InputError("--signing-alg", "needs --signing-key")
+    pack = find_pack(args.rules)
+    algorithm = args.signing_alg or "RS256"
+    bundle_sign.build(
+        pack, args.output, key=args.signing_key, algorithm=algorithm, force=args.force
+    )
+    signed = f", signed with {algorithm}" if args.signing_key else ", unsigned"
+    print(f"wrote {args.output}: rule pack {pack.version}, revision {pack.digest}{signed}")
+    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
