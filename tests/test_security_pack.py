@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REGO, ServeFn
+from helpers import FIXTURES, REGO, ServeFn
 
 from tfgen import __version__
 from tfgen.bundle import build, read_manifest, upload_modules
