@@ -285,3 +285,17 @@ def test_build_refuses_bad_input(
     assert output.read_text(encoding="utf-8") == "mine"
     assert main([*base, "--force"]) == 0
     assert tarfile.is_tarfile(output)
+
+
+def test_build_with_extra_rules_verifies_and_carries_them(
+    tmp_path: Path, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "org.tar.gz"
+    extra = ROOT / "examples" / "extra-rules"
+    argv = ["bundle", "build", "--rules", str(REGO), "--output", str(output)]
+    assert main([*argv, "--extra-rules", str(extra), "--signing-key", str(keys["rsa.pem"])]) == 0
+    verified = bundle_sign.verify(output, keys["rsa.pub"], "RS256")
+    assert verified.revision != find_pack(REGO).digest  # the merged pack has its own digest
+    with tarfile.open(output) as tar:
+        assert "/tfgen/rules/org/key_owner/key_owner.rego" in tar.getnames()
+    capsys.readouterr()

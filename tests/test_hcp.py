@@ -195,3 +195,18 @@ def test_directory_in_place_of_a_file_is_refused(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "policies.hcl" in proc.stderr
     assert "not a regular file" in proc.stderr
+
+
+def test_extra_rules_become_policies(tmp_path: Path, opa_bin: Path) -> None:
+    target = tmp_path / "org-set"
+    assert export(target, "--extra-rules", str(ROOT / "examples" / "extra-rules")) == 0
+    policies = read_policies(target)
+    assert policies["ORG-001"]["query"] == "data.terraform.policies.org_001.warn"
+    assert policies["ORG-001"]["enforcement_level"] == "advisory"
+    proc = subprocess.run(
+        [str(opa_bin), "check", "--strict", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,7 +10,7 @@ from tfgen import bundle_sign, hcp
 from tfgen.cli import Subparsers
 from tfgen.cli.options import add_rules_argument
 from tfgen.errors import InputError
-from tfgen.rulepack import find_pack
+from tfgen.rulepack import RulePack, find_pack, with_extra_rules
 
 
 def register(sub: Subparsers) -> None:
@@ -39,6 +39,7 @@ def register(sub: Subparsers) -> None:
         help="bundle file to write (default: tfgen-bundle.tar.gz)",
     )
     add_rules_argument(build)
+    _add_extra_rules(build)
     build.add_argument(
         "--signing-key",
         type=Path,
@@ -69,6 +70,7 @@ def register(sub: Subparsers) -> None:
         help="directory to write the policy set into (new or empty, unless --force)",
     )
     add_rules_argument(export)
+    _add_extra_rules(export)
     export.add_argument(
         "--force", action="store_true", help="write into a non-empty DIR, overwriting its files"
     )
@@ -95,10 +97,24 @@ def register(sub: Subparsers) -> None:
     verify.set_defaults(func=run_verify)
 
 
+def _add_extra_rules(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--extra-rules",
+        type=Path,
+        metavar="DIR",
+        help="add an organisation's rules (DIR/<group>/<name>/<name>.rego) to the pack",
+    )
+
+
+def _pack(args: argparse.Namespace) -> RulePack:
+    pack = find_pack(args.rules)
+    return with_extra_rules(pack, args.extra_rules) if args.extra_rules else pack
+
+
 def run_build(args: argparse.Namespace) -> int:
     if args.signing_alg and args.signing_key is None:
         raise InputError("--signing-alg", "needs --signing-key")
-    pack = find_pack(args.rules)
+    pack = _pack(args)
     algorithm = args.signing_alg or "RS256"
     bundle_sign.build(
         pack, args.output, key=args.signing_key, algorithm=algorithm, force=args.force
@@ -109,7 +125,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    pack = find_pack(args.rules)
+    pack = _pack(args)
     result = hcp.export(pack, args.hcp_policy_set, force=args.force)
     policies = len(hcp.policies(pack))
     print(f"wrote {args.hcp_policy_set}: {policies} policies, {len(result.written)} files")
