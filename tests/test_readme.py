@@ -24,7 +24,7 @@ REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
 SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
 EXAMPLE = "modules/cloudtrail-kms-key/examples/basic"
 # What a clone holds that README commands read (tfgen itself runs from this checkout).
-CLONED = ("modules", "rego")
+CLONED = ("examples", "modules", "rego")
 # Commands shown but not run by these tests, and why.
 NOT_RUN_HERE = {
     "bash scripts/test.sh": "the CI entry point itself (.ci/run runs it on a clean clone)",
