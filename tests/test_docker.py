@@ -452,3 +452,104 @@ def test_a_taken_port_is_an_error_and_leaves_no_container(
             )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+def test_compose_dotenv_is_read_as_docker_compose_reads_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quotes, an inline # inside quotes, `export`, a ${...} default and the shell overriding."""
+    from tfgen.engines.compose import load_service
+
+    (project / ".env").write_text(
+        'TFGEN_OPA_TOKEN="t0k en # not a comment"\n'
+        "# a comment line\n"
+        "export TFGEN_OPA_CONTAINER=tfgen-test-dotenv\n"
+        "TFGEN_OPA_PORT=${UNSET_IN_TEST:-18999}\n",
+        encoding="utf-8",
+    )
+    for name in ("TFGEN_OPA_TOKEN", "TFGEN_OPA_CONTAINER", "TFGEN_OPA_PORT", "UNSET_IN_TEST"):
+        monkeypatch.delenv(name, raising=False)
+    for shell in ({}, {"TFGEN_OPA_PORT": "18777"}):
+        env = {**os.environ, **shell}
+        resolved = subprocess.run(
+            ["docker-compose", "config"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        expected = yaml.safe_load(resolved)["services"]["opa"]
+        service = load_service(
+            project / "docker-compose.yml", Path(os.environ["TFGEN_OPA_BUNDLE"]), env
+        )
+        assert service.environment == expected["environment"]
+        assert service.environment["TFGEN_OPA_TOKEN"] == "t0k en # not a comment"  # noqa: S105
+        assert service.name == expected["container_name"] == "tfgen-test-dotenv"
+        assert f"127.0.0.1:{service.host_port}:8181/tcp" in expected["ports"]
+        assert service.host_port == int(shell.get("TFGEN_OPA_PORT", "18999"))
+
+
+def test_a_container_tfgen_starts_is_never_open(
+    project: Path,
+    cleanup: None,
+    docker_client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No token anywhere: tfgen generates one, keeps it 0600, and uses it for later runs."""
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    name, port = os.environ["TFGEN_OPA_CONTAINER"], os.environ["TFGEN_OPA_PORT"]
+    url = f"http://127.0.0.1:{port}"
+    where = [
+        "--rules",
+        str(project / "rego"),
+        "--compose-file",
+        str(project / "docker-compose.yml"),
+    ]
+    assert main(["opa", "up", *where]) == 0
+    out = capsys.readouterr().out
+    token_path = Path(out.rsplit(": ", 1)[1].strip())
+    assert token_path.stat().st_mode & 0o777 == 0o600
+    token = token_path.read_text(encoding="utf-8").strip()
+    env = docker_client.containers.get(name).attrs["Config"]["Env"]
+    assert f"TFGEN_OPA_TOKEN={token}" in env and len(token) >= 32
+    # Anyone else who reaches the port is refused, reads and writes alike.
+    for method, path in (("POST", "/v1/data/main/report"), ("GET", "/v1/data")):
+        assert requests.request(method, f"{url}{path}", json={}, timeout=5).status_code == 401
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(KEY_PLAN), encoding="utf-8")
+    rules = ["--rules", str(project / "rego")]
+    assert main(["check", str(plan), *rules, "--engine", "opa", "--opa-url", url]) == 1
+    assert main(["check", str(plan), *rules, "--engine", "docker", *where[2:]]) == 1
+    assert _state(name) == "running"  # reused, not started, by those runs: left running
+    assert main(["opa", "status", *where]) == 0
+    assert f"token={token_path}" in capsys.readouterr().out
+    assert main(["opa", "down", *where]) == 0
+    assert not token_path.exists()
+
+
+def test_a_run_never_removes_a_container_another_run_uses(
+    project: Path,
+    cleanup: None,
+    docker_client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    pack = find_pack(project / "rego")
+    compose_file = project / "docker-compose.yml"
+    first = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
+    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
+    name = os.environ["TFGEN_OPA_CONTAINER"]
+    try:
+        assert (first.started, second.started) == (True, False)
+        first.close()  # the run that started it ends while the other still evaluates
+        assert _state(name) == "running"
+        report = evaluate_plans([(_info("k"), KEY_PLAN)], second, pack)
+        assert [f.rule_id for f in report.findings] == ["FIX-001"] and not report.errors
+    finally:
+        second.close()
+    assert _state(name) == "running"  # the second run did not start it, so it never stops it

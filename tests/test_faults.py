@@ -95,11 +95,11 @@ def test_hanging_server_times_out(
 ) -> None:
     started = time.monotonic()
     code, _, err = check(
-        capsys, str(plan_file), "--engine", "opa", "--opa-url", hanging_server, "--timeout", "1"
+        capsys, str(plan_file), "--engine", "opa", "--opa-url", hanging_server, "--timeout", "2"
     )
     elapsed = time.monotonic() - started
     assert code == 2
-    assert err == [f"tfgen: error: OPA at {hanging_server} did not answer within 1s"]
+    assert err == [f"tfgen: error: OPA at {hanging_server} did not answer within 2s"]
     assert elapsed < 10, "a read timeout is not retried"
 
 
@@ -221,3 +221,60 @@ def test_a_server_that_is_not_opa_is_exit_2(
         server.server_close()
     assert code == 2
     assert err == [f"tfgen: error: {plan_file}: OPA at {url} answered something that is not JSON"]
+
+
+FIRST_REQUEST: list[float] = []
+
+
+@pytest.fixture
+def hangs_on_evaluation() -> Iterator[str]:
+    """A loopback HTTP server that accepts the configuration, then never answers a query."""
+    import http.server
+
+    release = threading.Event()
+    FIRST_REQUEST.clear()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            FIRST_REQUEST.append(time.monotonic())
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            release.wait(30)
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_hung_mid_evaluation_costs_one_timeout(
+    plan_file: Path, hangs_on_evaluation: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    code, report, err = check(
+        capsys,
+        str(plan_file),
+        "--engine",
+        "opa",
+        "--opa-url",
+        hangs_on_evaluation,
+        "--timeout",
+        "2",
+    )
+    elapsed = time.monotonic() - started
+    assert code == 2
+    assert err[0].endswith(f"OPA at {hangs_on_evaluation} did not answer within 2s")
+    assert report["tool"]["opa"] == "unknown"  # no version request after the failure
+    assert elapsed < 2 + 1.5, f"{elapsed:.1f}s: a second request waited on the hung server"

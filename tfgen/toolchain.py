@@ -17,6 +17,7 @@ from tfgen.errors import ToolchainError
 class Pins(TypedDict):
     opa: str
     aws_provider_mirror: str
+    aws_provider_zip_sha256: str
     opa_image: str
     conftest: str
 

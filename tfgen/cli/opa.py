@@ -42,7 +42,9 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tfgen.bundle import cached
+    from tfgen.engines.container import token_file
     from tfgen.engines.docker_opa import DockerOpa, default_compose_file, load_service
+    from tfgen.toolchain import cache_dir
 
     pack = find_pack(args.rules)
     bundle = cached(pack)
@@ -53,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
     if args.opa_token:
         env["TFGEN_OPA_TOKEN"] = args.opa_token
     service = load_service(args.compose_file or default_compose_file(pack), bundle, env)
-    opa = DockerOpa(service, pack)
+    opa = DockerOpa(service, pack, cache_dir())
     if args.action == "up":
         started = opa.up(args.timeout)
+        opa.release(stop=False)
         verb = "started" if started else "already running:"
         print(f"{verb} {service.name} ({service.image}) at {service.url}")
+        token = token_file(cache_dir(), service.url)
+        if token.is_file():
+            print(f"bearer token (mode 0600, used by --engine opa|docker): {token}")
         return 0
     if args.action == "down":
         removed = opa.down()
@@ -72,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
         return 3
     for s in states:
         owner = "tfgen" if s.started_by_tfgen else "other"
+        kept = token_file(cache_dir(), s.url) if s.url else None
+        shown = f"\ttoken={kept}" if kept is not None and kept.is_file() else ""
         print(
-            f"{s.name}\t{s.status}\thealth={s.health}\t{s.url or '-'}\t{s.image}\tstarted-by={owner}"
+            f"{s.name}\t{s.status}\thealth={s.health}\t{s.url or '-'}\t{s.image}"
+            f"\tstarted-by={owner}{shown}"
         )
     running = any(s.name == service.name and s.status == "running" for s in states)
     return 0 if running else 3

@@ -230,7 +230,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
     """How to reach or run the chosen engine, from the policy arguments."""
     return EngineOptions(
         opa_url=args.opa_url,
-        token=args.opa_token,
+        token=args.opa_token or _generated_token(args),
         timeout=args.timeout,
         keep_running=args.keep_running,
         compose_file=args.compose_file,
@@ -292,3 +292,14 @@ def emit(text: str, output: Path | None, *, force: bool) -> None:
         sys.stdout.write(text)
     else:
         write_text_atomic(output, text, mode=0o644, force=force)
+
+
+def _generated_token(args: argparse.Namespace) -> str | None:
+    """For --engine opa without a token: the one tfgen generated for a container it started there."""
+    if args.engine != "opa" or not args.opa_url:
+        return None
+    from tfgen.engines.container import read_token
+    from tfgen.engines.opa import without_userinfo
+    from tfgen.toolchain import cache_dir
+
+    return read_token(cache_dir(), without_userinfo(args.opa_url.rstrip("/"))[0])

