@@ -320,7 +320,11 @@ def _wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 @contextlib.contextmanager
 def opa_server(ctx: Context) -> Iterator[subprocess.Popen[bytes]]:
-    """A warm `opa run --server` on loopback with the pack loaded, for --engine opa."""
+    """A warm `opa run --server` on loopback serving the pack's bundle, for --engine opa."""
+    from tfgen.bundle import cached
+    from tfgen.rulepack import find_pack
+
+    bundle = cached(find_pack(ctx.pack))  # tfgen checks the bundle revision on every decision
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -329,9 +333,8 @@ def opa_server(ctx: Context) -> Iterator[subprocess.Popen[bytes]]:
             "--server",
             f"--addr=127.0.0.1:{port}",
             "--log-level=error",
-            "--ignore=*_test.rego",
-            "--ignore=testing",
-            str(ctx.pack),
+            "--bundle",
+            str(bundle),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
