@@ -8,7 +8,7 @@ bin="$CACHE/bin/actionlint-$ACTIONLINT_VERSION"
 if [ ! -x "$bin" ]; then
   log "actionlint $ACTIONLINT_VERSION: building from the Go module proxy"
   go_build github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" "$bin" \
-    "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
+    "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$(pin actionlint_module_sum)"
 fi
 missing=()
 for tool in shellcheck jq; do command -v "$tool" >/dev/null || missing+=("$tool"); done

@@ -7,10 +7,11 @@ OPA_VERSION="$(pin opa)"
 OPA_BIN="$CACHE/bin/opa-$OPA_VERSION"
 VENV="${TFGEN_VENV:-$ROOT/.venv}"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-# go_build MODULE VERSION OUT [LDFLAGS]: build a Go command, static, as a dependency of a throw-away
+# go_build MODULE VERSION OUT LDFLAGS SUM: build a Go command, static, as a dependency of a throw-away
 # module (`go install module@v` refuses modules whose go.mod has replace directives; this does not).
+# SUM is the module's pinned go.sum hash (h1:...); a module whose hash differs is not built.
 go_build() {
-  local module="$1" version="$2" out="$3" ldflags="${4:-}"
+  local module="$1" version="$2" out="$3" ldflags="${4:-}" pinned="$5"
   local work
   work="$CACHE/build/$(basename "$module")-$version"
   rm -rf "$work" && mkdir -p "$work" "$(dirname "$out")"
@@ -18,6 +19,13 @@ go_build() {
     cd "$work"
     go mod init "tfgen-build-$(basename "$module")" >/dev/null 2>&1
     go get "$module@v$version" >/dev/null 2>&1
+    local sum modpath
+    modpath="$(go list -f '{{.Module.Path}}' "$module")"
+    sum="$(go mod download -json "$modpath@v$version" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",*$/\1/p')"
+    if [ "$sum" != "$pinned" ]; then
+      log "$module@v$version: module sum $sum is not the pinned $pinned"
+      exit 1
+    fi
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$module"
   )
   mv "$out.tmp" "$out"

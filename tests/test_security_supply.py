@@ -70,3 +70,26 @@ def test_a_tampered_mirror_zip_is_refused(
         assert f"is not the pinned {pins()['aws_provider_zip_sha256']}" in err
     finally:
         zip_path.unlink()
+
+
+def test_a_go_module_whose_sum_differs_from_the_pin_is_not_built(tmp_path: Path) -> None:
+    """The OPA, conftest and actionlint builds check the module's go.sum hash first."""
+    import shutil as sh
+    import subprocess
+
+    from helpers import ROOT, missing
+
+    if sh.which("go") is None:
+        missing("Go", "not on PATH")
+    out = tmp_path / "conftest"
+    script = (
+        f'source "{ROOT}/scripts/lib.sh"; go_build github.com/open-policy-agent/conftest '
+        f'"$(pin conftest)" "{out}" "" "h1:not-the-pinned-sum="'
+    )
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert proc.returncode != 0
+    assert "is not the pinned h1:not-the-pinned-sum=" in proc.stderr
+    assert pins()["conftest_module_sum"] in proc.stderr  # the real sum matches the pin
+    assert not out.exists()

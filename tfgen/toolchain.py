@@ -18,6 +18,9 @@ class Pins(TypedDict):
     opa: str
     aws_provider_mirror: str
     aws_provider_zip_sha256: str
+    opa_module_sum: str
+    conftest_module_sum: str
+    actionlint_module_sum: str
     opa_image: str
     conftest: str
 
