@@ -25,10 +25,11 @@ SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
 EXAMPLE = "modules/cloudtrail-kms-key/examples/basic"
 # What a clone holds that README commands read (tfgen itself runs from this checkout).
 CLONED = ("examples", "modules", "rego")
+# README's test command (the second of "Two commands"): what .ci/run runs.
+TEST_COMMAND = "bash scripts/setup-machine.sh && bash scripts/test.sh"
 # Commands shown but not run by these tests, and why.
 NOT_RUN_HERE = {
-    "bash scripts/test.sh": "the CI entry point itself (.ci/run runs it on a clean clone)",
-    "bash scripts/setup-machine.sh": ".ci/run runs it on a clean clone before scripts/test.sh",
+    TEST_COMMAND: ".ci/run runs it on a clean clone (test_ci_runs_the_readme_test_command)",
     "pip install -e '.[terraform]'": "scripts/setup.sh runs it (pinned by requirements.lock) before the tests",
     "pip install tfgen-0.1.0-py3-none-any.whl": "tests/test_packaging.py builds the wheel and installs it into a fresh venv",
 }
@@ -215,6 +216,19 @@ def test_every_shown_command_is_run_or_says_why_not() -> None:
                 assert runs, f"## {title}: {line}"
                 if title in DEDICATED and not command.startswith(("tfgen ", "opa ", "conftest ")):
                     assert command in NOT_RUN_HERE or command in SCRIPTS_RUN, line
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """The README's two commands: the demo, then the test command .ci/run runs on a clean clone."""
+    (script,) = blocks(section("Two commands"), "sh")
+    shown = [line.split("  #")[0].strip() for line in script.splitlines() if line.strip()]
+    assert shown == ["bash scripts/demo.sh", TEST_COMMAND]
+    ci = [
+        line.removeprefix("exec ")
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.startswith(("bash ", "exec "))
+    ]
+    assert " && ".join(ci) == TEST_COMMAND
 
 
 # Shell commands of "Two commands" and "Install" that test_shown_scripts_run runs.
