@@ -177,15 +177,7 @@ def _default_root() -> Path:
 
 def read_rule(path: Path, root: Path) -> RuleMeta:
     """One rule's catalog entry from the package-scoped METADATA block of its file."""
-    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(name, f"cannot read rule ({exc})") from exc
-    package = _PACKAGE.search(text)
-    if not package:
-        raise InputError(name, "no package declaration")
-    meta = _package_metadata(text[: package.start()], name)
+    name, package, meta = _read_head(path, root, "cannot read rule")
     custom = meta.get("custom")
     if not isinstance(custom, dict):
         raise InputError(name, "METADATA has no custom: block")
@@ -207,7 +199,7 @@ def read_rule(path: Path, root: Path) -> RuleMeta:
         severity=severity,
         enforcement=enforcement,
         remediation=" ".join(custom["remediation"].split()),
-        package=package.group(1),
+        package=package,
         file=name,
         resource_types=_strings(custom.get("resource_types", []), name, "custom.resource_types"),
         frameworks=_strings(custom.get("frameworks", []), name, "custom.frameworks"),
@@ -217,15 +209,20 @@ def read_rule(path: Path, root: Path) -> RuleMeta:
 
 def read_metadata(path: Path, root: Path) -> dict[str, Any]:
     """The package-scoped METADATA block of one policy file (rule or library)."""
+    return _read_head(path, root, "cannot read")[2]
+
+
+def _read_head(path: Path, root: Path, unreadable: str) -> tuple[str, str, dict[str, Any]]:
+    """A policy file's name below root, its package and the METADATA block before the package."""
     name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(name, f"cannot read ({exc})") from exc
+        raise InputError(name, f"{unreadable} ({exc})") from exc
     package = _PACKAGE.search(text)
     if not package:
         raise InputError(name, "no package declaration")
-    return _package_metadata(text[: package.start()], name)
+    return name, package.group(1), _package_metadata(text[: package.start()], name)
 
 
 def _package_metadata(head: str, name: str) -> dict[str, Any]:
