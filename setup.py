@@ -23,13 +23,8 @@ class BuildPyWithWasm(build_py):  # type: ignore[misc]
             return  # an editable install reads rego/ and tfgen/_wasm from the checkout
         sys.path.insert(0, str(HERE))
         from tfgen.errors import ToolchainError
-        from tfgen.rulepack import (
-            RulePack,
-            compile_wasm,
-            pinned_opa,
-            shipped_wasm,
-            write_shipped,
-        )
+        from tfgen.rulepack import RulePack
+        from tfgen.wasmbuild import compile_wasm, pinned_opa, shipped_wasm, write_shipped
 
         package = Path(self.build_lib) / "tfgen"
         pack = RulePack((package / "_rego").resolve())

@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tfgen.errors import TfgenError  # noqa: E402 - after the checkout is on the path
-from tfgen.rulepack import (  # noqa: E402
+from tfgen.rulepack import RulePack  # noqa: E402
+from tfgen.wasmbuild import (  # noqa: E402
     SHIPPED_DIR,
-    RulePack,
     compile_wasm,
     pinned_opa,
     shipped_wasm,

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from helpers import FIXTURES, ROOT
 
-from tfgen.rulepack import SHIPPED_DIR, RulePack
+from tfgen.rulepack import RulePack
+from tfgen.wasmbuild import SHIPPED_DIR
 
 # Only system directories: no OPA, Go, or the development venv on this PATH.
 BARE_PATH = os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())

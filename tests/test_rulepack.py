@@ -14,14 +14,13 @@ from helpers import FIXTURES, REGO
 from tfgen import __version__
 from tfgen.engines import open_engine
 from tfgen.errors import InputError, ToolchainError
-from tfgen.rulepack import (
+from tfgen.rulepack import RulePack, find_pack
+from tfgen.wasmbuild import (
     SHIPPED_DIR,
     SHIPPED_MANIFEST,
     SHIPPED_WASM,
-    RulePack,
     build_wasm,
     compiled_pack,
-    find_pack,
     policy_origin,
     shipped_wasm,
     wasm_path,

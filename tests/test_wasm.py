@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfgen.engines.wasm import imported_memory_pages
-from tfgen.rulepack import build_wasm, find_pack
+from tfgen.rulepack import find_pack
+from tfgen.wasmbuild import build_wasm
 
 
 def _module(imports: bytes, count: int) -> bytes:

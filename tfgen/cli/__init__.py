@@ -45,9 +45,10 @@ def env_path(name: str) -> Path | None:
 
 
 def _version_text() -> str:
-    from tfgen.rulepack import find_pack, policy_origin
+    from tfgen.rulepack import find_pack
     from tfgen.terraform import Terraform
     from tfgen.toolchain import opa_binary, opa_version, pins
+    from tfgen.wasmbuild import policy_origin
 
     lines = [f"tfgen {__version__}"]
     try:

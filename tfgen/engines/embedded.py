@@ -17,8 +17,9 @@ from tfgen.engines.base import Decision, decision
 from tfgen.engines.wasm import fit_initial_memory
 from tfgen.engines.wasmcache import dist_version, load_module
 from tfgen.errors import EngineError
-from tfgen.rulepack import ENTRYPOINT, RulePack, compiled_pack
+from tfgen.rulepack import ENTRYPOINT, RulePack
 from tfgen.toolchain import cache_dir, pins
+from tfgen.wasmbuild import compiled_pack
 
 _MAX_BYTES = 512 * 1024 * 1024
 _MAX_PAGES = 32768  # 2 GiB of Wasm linear memory
