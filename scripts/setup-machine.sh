@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the gates and tests; idempotent, and the only script that installs.
-# Changes on the machine: .venv/ in the checkout (tfgen with its dev and terraform extras, pinned by
-# requirements.lock); the pinned OPA, conftest and actionlint builds under ~/.cache/tfgen/bin
+# Changes on the machine: .venv/ in the checkout (requirements-dev.lock, hash-checked, then tfgen
+# editable); the pinned OPA, conftest and actionlint builds under ~/.cache/tfgen/bin
 # (TFGEN_CACHE_DIR); Debian's shellcheck and jq via apt-get when missing;
 # when no Docker engine answers, Debian's docker.io and docker-compose via apt-get and dockerd
 # started as root in the background; the local OPA image tfgen/opa:<version>-static-local; GNU time

@@ -5,8 +5,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "python: creating $VENV"
   python3 -m venv "$VENV"
 fi
-log "python: installing tfgen with its Terraform and dev extras"
-# Install within the locked dependency set.
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[terraform,dev]" \
-  -c "$ROOT/requirements.lock"
+log "python: installing the locked dependencies (hash-checked), then tfgen editable"
+pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+# Every dependency, the build backend included, comes from the lock and must match its hashes; tfgen
+# itself is then built from the checkout without fetching anything (no deps, no build isolation).
+"${pip[@]}" --require-hashes -r "$ROOT/requirements-dev.lock"
+"${pip[@]}" --no-deps --no-build-isolation -e "$ROOT"
 bash "$ROOT/scripts/install-opa.sh" >/dev/null

@@ -92,7 +92,9 @@ def test_action_is_composite_with_the_gate_inputs() -> None:
     assert {"exit-code", "sarif-file", "markdown-file", "json-file"} <= set(ACTION["outputs"])
     install = step("Install tfgen from its wheel")["run"]
     assert "pip wheel" in install and '"$ACTION_PATH"' in install
-    assert "requirements.lock" in install
+    # Dependencies and the build backend only through the lock's hashes; the wheel adds nothing.
+    assert '--require-hashes -r "$ACTION_PATH/requirements.lock"' in install
+    assert "--no-deps --no-build-isolation" in install and '--no-deps "$wheel"' in install
     for s in ACTION["runs"]["steps"]:
         # Inputs reach scripts through env only: an expression in a script is an injection.
         assert "${{" not in s.get("run", ""), s.get("name")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from helpers import FIXTURES, ROOT
 
 from tfgen.rulepack import RulePack
@@ -73,17 +75,31 @@ def wheel(tmp_path_factory: pytest.TempPathFactory, opa_bin: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel and its dependencies (from the package index), nothing else."""
-    target = tmp_path_factory.mktemp("venv") / "venv"
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv where the GitHub Action's install step put tfgen: hash-checked deps, the wheel."""
+    base = tmp_path_factory.mktemp("venv")
+    target = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=300)
-    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run(
-        [*pip, "--disable-pip-version-check", str(wheel), "-c", str(ROOT / "requirements.lock")],
-        check=True,
-        capture_output=True,
-        timeout=900,
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    (install,) = (
+        s for s in action["runs"]["steps"] if s.get("name") == "Install tfgen from its wheel"
     )
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(target / "bin"), BARE_PATH]),
+        "ACTION_PATH": str(ROOT),
+        "RUNNER_TEMP": str(base),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", install["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
     return target
 
 
@@ -183,3 +199,25 @@ def test_a_build_without_opa_refuses_a_stale_wasm(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "tfgen/_wasm was not compiled from this rule pack" in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("out/*.whl"))
+
+
+def test_the_installed_dependencies_are_exactly_locked_ones(venv: Path) -> None:
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    installed = {
+        d["name"].lower().replace("_", "-"): d["version"] for d in json.loads(listed.stdout)
+    }
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    locked = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", lock, re.M | re.I))
+    locked = {name.lower().replace("_", "-"): version for name, version in locked.items()}
+    unlocked = {
+        name: version
+        for name, version in installed.items()
+        if name not in ("tfgen", "pip") and locked.get(name) != version
+    }
+    assert unlocked == {}

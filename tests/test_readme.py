@@ -30,7 +30,7 @@ TEST_COMMAND = "bash scripts/setup-machine.sh && bash scripts/test.sh"
 # Commands shown but not run by these tests, and why.
 NOT_RUN_HERE = {
     TEST_COMMAND: ".ci/run runs it on a clean clone (test_ci_runs_the_readme_test_command)",
-    "pip install -e '.[terraform]'": "scripts/setup.sh runs it (pinned by requirements.lock) before the tests",
+    "pip install -e '.[terraform]'": "scripts/setup.sh installs the checkout hash-checked instead (requirements-dev.lock, then -e --no-deps)",
     "pip install tfgen-0.1.0-py3-none-any.whl": "tests/test_packaging.py builds the wheel and installs it into a fresh venv",
 }
 # Sections whose commands a dedicated test below runs.
