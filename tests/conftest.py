@@ -1,8 +1,4 @@
-"""Shared fixtures: the real OPA, Terraform and Docker. In CI a missing component fails, never skips.
-
-FIXTURES, ROOT and PlanFn are re-exported for test modules that still import them from here;
-shared helpers live in helpers.py.
-"""
+"""Shared fixtures: the real OPA, Terraform and Docker. In CI a missing component fails, never skips."""
 
 from __future__ import annotations
 
@@ -14,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FIXTURES as FIXTURES
 from helpers import (
     REGO,
+    PlanFn,
     ServeFn,
     free_port,
     missing,
@@ -24,8 +20,6 @@ from helpers import (
     tree_digest,
     wait_healthy,
 )
-from helpers import ROOT as ROOT
-from helpers import PlanFn as PlanFn
 
 from tfgen.errors import TfgenError
 from tfgen.terraform import Terraform, offline, offline_workdir

@@ -1,17 +1,21 @@
-"""Paths, types and small helpers the tests share (fixtures live in conftest.py)."""
+"""Paths, types, strategies and small helpers the tests share (fixtures live in conftest.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
+from hypothesis import strategies as st
+
+from tfgen.module.options import ModuleOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 REGO = ROOT / "rego"
@@ -67,3 +71,120 @@ def served(path: Path, opa_bin: Path, work: Path) -> list[str]:
         return [str(path)]
     target = work / f"bundle-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}.tar.gz"
     return ["--bundle", str(build(RulePack(path.resolve()), target, opa_bin))]
+
+
+# Printable text, any script, with the template openers HCL must not interpolate mixed in.
+free_text = st.lists(
+    st.one_of(
+        st.characters(blacklist_categories=("Cc", "Cs")),
+        st.sampled_from(["${", "%{", "$${", "%%{", "}", "\\", '"', "$", "%", "{"]),
+    ),
+    max_size=30,
+).map("".join)
+
+
+class LiveTemplateError(AssertionError):
+    """A quoted string that would interpolate or run a directive."""
+
+
+def decode_hcl_string(literal: str) -> str:
+    """An HCL quoted string literal's value; fails on an unescaped interpolation or directive."""
+    assert literal.startswith('"') and literal.endswith('"'), literal
+    body, out, i = literal[1:-1], [], 0
+    simple = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+    while i < len(body):
+        if body[i] == "\\":
+            code = body[i + 1]
+            if code in simple:
+                out.append(simple[code])
+                i += 2
+            elif code == "u":
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+            else:
+                raise AssertionError(f"unknown escape in {literal!r}")
+        elif body.startswith(("$${", "%%{"), i):
+            out.append(body[i + 1 : i + 3])
+            i += 3
+        elif body.startswith(("${", "%{"), i):
+            raise LiveTemplateError(f"live template sequence in {literal!r}")
+        elif body[i] == '"':
+            raise AssertionError(f"unescaped quote in {literal!r}")
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+MODULE = ROOT / "modules" / "cloudtrail-kms-key"
+# AWS's published text (CloudTrail User Guide, "Default Key Policy Created in CloudTrail Console").
+SEED_FILE = ROOT / "tests" / "fixtures" / "seed" / "cloudtrail-default-kms-key-policy.md"
+
+
+class SeedInputs(TypedDict):
+    account_id: str
+    region: str
+    key_administrators: Sequence[str]
+
+
+SEED_INPUTS: SeedInputs = {
+    "account_id": "111122223333",
+    "region": "us-east-1",
+    "key_administrators": ["arn:aws:iam::111122223333:user/username"],
+}
+
+
+account_ids = st.from_regex(r"[0-9]{12}", fullmatch=True)
+regions = st.sampled_from(
+    ["us-east-1", "eu-west-3", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "il-central-1"]
+)
+iam_names = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,20}(/[A-Za-z0-9+=,.@_-]{1,10})?", fullmatch=True)
+trail_names = st.from_regex(r"[A-Za-z0-9._-]{3,30}", fullmatch=True)
+tag_keys = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,20}", fullmatch=True).filter(
+    lambda k: not k.lower().startswith("aws:")
+)
+
+
+@st.composite
+def valid_options(draw: st.DrawFn) -> ModuleOptions:
+    account = draw(account_ids)
+    admins = draw(
+        st.lists(
+            st.builds(
+                lambda acct, kind, name: f"arn:aws:iam::{acct}:{kind}/{name}",
+                st.one_of(st.just(account), account_ids),
+                st.sampled_from(["user", "role"]),
+                iam_names,
+            ),
+            max_size=3,
+        )
+    )
+    trails = draw(
+        st.lists(
+            st.builds(
+                lambda region, name: f"arn:aws:cloudtrail:{region}:{account}:trail/{name}",
+                regions,
+                trail_names,
+            ),
+            max_size=3,
+        )
+    )
+    tags = draw(st.dictionaries(tag_keys, free_text, max_size=3))
+    return ModuleOptions(
+        account_id=account,
+        region=draw(regions),
+        key_administrators=tuple(admins),
+        cross_account_ids=tuple(draw(st.lists(account_ids, max_size=3))),
+        trail_arns=tuple(trails),
+        alias=draw(st.none() | st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9/_-]{0,20}", fullmatch=True)),
+        deletion_window_in_days=draw(st.integers(7, 30)),
+        enable_key_rotation=draw(st.booleans()),
+        description=draw(free_text),
+        tags=tuple(tags.items()),
+    )
+
+
+def seed_json_text() -> str:
+    match = re.search(r"```\n(\{.*?\})\n```", SEED_FILE.read_text(encoding="utf-8"), re.S)
+    assert match, "no JSON code block in the seed file"
+    return match.group(1)

@@ -13,10 +13,16 @@ from typing import Any
 
 import hcl2
 import pytest
-from conftest import ROOT
+from helpers import (
+    MODULE,
+    ROOT,
+    SEED_INPUTS,
+    LiveTemplateError,
+    decode_hcl_string,
+    seed_json_text,
+    valid_options,
+)
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_hcl import LiveTemplateError, decode_hcl_string, free_text
 
 from tfgen import config
 from tfgen.cli import main
@@ -26,70 +32,6 @@ from tfgen.module.hcl import Block, Expr, Template, Value, format_like_terraform
 from tfgen.module.options import DELETION_WINDOW, ModuleOptions, OptionError, validate
 from tfgen.module.readme import command_line, template
 from tfgen.module.write import MARKER, written_by_tfgen
-
-MODULE = ROOT / "modules" / "cloudtrail-kms-key"
-# AWS's published text (CloudTrail User Guide, "Default Key Policy Created in CloudTrail Console").
-SEED_FILE = ROOT / "tests" / "fixtures" / "seed" / "cloudtrail-default-kms-key-policy.md"
-SEED_INPUTS = {
-    "account_id": "111122223333",
-    "region": "us-east-1",
-    "key_administrators": ["arn:aws:iam::111122223333:user/username"],
-}
-
-
-# --- strategies for valid inputs (shared with test_module.py) ---------------------------------
-
-account_ids = st.from_regex(r"[0-9]{12}", fullmatch=True)
-regions = st.sampled_from(
-    ["us-east-1", "eu-west-3", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "il-central-1"]
-)
-iam_names = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,20}(/[A-Za-z0-9+=,.@_-]{1,10})?", fullmatch=True)
-trail_names = st.from_regex(r"[A-Za-z0-9._-]{3,30}", fullmatch=True)
-tag_keys = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,20}", fullmatch=True).filter(
-    lambda k: not k.lower().startswith("aws:")
-)
-
-
-@st.composite
-def valid_options(draw: st.DrawFn) -> ModuleOptions:
-    account = draw(account_ids)
-    admins = draw(
-        st.lists(
-            st.builds(
-                lambda acct, kind, name: f"arn:aws:iam::{acct}:{kind}/{name}",
-                st.one_of(st.just(account), account_ids),
-                st.sampled_from(["user", "role"]),
-                iam_names,
-            ),
-            max_size=3,
-        )
-    )
-    trails = draw(
-        st.lists(
-            st.builds(
-                lambda region, name: f"arn:aws:cloudtrail:{region}:{account}:trail/{name}",
-                regions,
-                trail_names,
-            ),
-            max_size=3,
-        )
-    )
-    tags = draw(st.dictionaries(tag_keys, free_text, max_size=3))
-    return ModuleOptions(
-        account_id=account,
-        region=draw(regions),
-        key_administrators=tuple(admins),
-        cross_account_ids=tuple(draw(st.lists(account_ids, max_size=3))),
-        trail_arns=tuple(trails),
-        alias=draw(st.none() | st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9/_-]{0,20}", fullmatch=True)),
-        deletion_window_in_days=draw(st.integers(7, 30)),
-        enable_key_rotation=draw(st.booleans()),
-        description=draw(free_text),
-        tags=tuple(tags.items()),
-    )
-
-
-# --- helpers -----------------------------------------------------------------------------------
 
 
 def from_hcl2(value: Any) -> Any:
@@ -162,15 +104,6 @@ def assert_round_trip(options: ModuleOptions, only: tuple[str, ...] = ()) -> dic
     return texts
 
 
-def seed_json_text() -> str:
-    match = re.search(r"```\n(\{.*?\})\n```", SEED_FILE.read_text(encoding="utf-8"), re.S)
-    assert match, "no JSON code block in the seed file"
-    return match.group(1)
-
-
-# --- seed fidelity -----------------------------------------------------------------------------
-
-
 def test_packaged_policy_is_the_seed_verbatim() -> None:
     assert json.loads(seed_json_text()) == seed.SEED_POLICY
 
@@ -197,9 +130,6 @@ def test_extensions_touch_only_their_statements() -> None:
     assert changed == [seed.SID_CROSS_ACCOUNT]
     condition = with_cross["Statement"][5]["Condition"]["StringEquals"]
     assert condition["kms:CallerAccount"] == ["444455556666"]
-
-
-# --- committed output --------------------------------------------------------------------------
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -310,9 +240,6 @@ def test_every_validated_variable_has_a_failing_tftest_run() -> None:
     assert {variable for _, variable, _ in tftest.BAD_INPUTS} == validated
 
 
-# --- round trip and escaping -------------------------------------------------------------------
-
-
 def test_default_module_parses_back_to_the_intended_structure() -> None:
     assert_round_trip(ModuleOptions())
 
@@ -331,9 +258,6 @@ def test_description_with_template_sequences_stays_literal() -> None:
     parsed = hcl2.loads(text)
     defaults = [next(iter(v.values())).get("default") for v in parsed["variable"]]
     assert description in [decode_hcl_string(d) for d in defaults if isinstance(d, str)]
-
-
-# --- CLI: inputs, ownership, atomic writes -----------------------------------------------------
 
 
 @pytest.mark.parametrize(

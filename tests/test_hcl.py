@@ -8,56 +8,22 @@ from pathlib import Path
 
 import hcl2
 import pytest
+from helpers import decode_hcl_string, free_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfgen.module.hcl import Block, Expr, Template, dumps, format_like_terraform, inline, key, quote
+from tfgen.module.hcl import (
+    Block,
+    Expr,
+    Template,
+    Value,
+    dumps,
+    format_like_terraform,
+    inline,
+    key,
+    quote,
+)
 from tfgen.terraform import Terraform
-
-# Printable text, any script, with the template openers HCL must not interpolate mixed in.
-free_text = st.lists(
-    st.one_of(
-        st.characters(blacklist_categories=("Cc", "Cs")),
-        st.sampled_from(["${", "%{", "$${", "%%{", "}", "\\", '"', "$", "%", "{"]),
-    ),
-    max_size=30,
-).map("".join)
-
-
-class LiveTemplateError(AssertionError):
-    """A quoted string that would interpolate or run a directive."""
-
-
-def decode_hcl_string(literal: str) -> str:
-    """An HCL quoted string literal's value; fails on an unescaped interpolation or directive."""
-    assert literal.startswith('"') and literal.endswith('"'), literal
-    body, out, i = literal[1:-1], [], 0
-    simple = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-    while i < len(body):
-        if body[i] == "\\":
-            code = body[i + 1]
-            if code in simple:
-                out.append(simple[code])
-                i += 2
-            elif code == "u":
-                out.append(chr(int(body[i + 2 : i + 6], 16)))
-                i += 6
-            else:
-                raise AssertionError(f"unknown escape in {literal!r}")
-        elif body.startswith(("$${", "%%{"), i):
-            out.append(body[i + 1 : i + 3])
-            i += 3
-        elif body.startswith(("${", "%{"), i):
-            raise LiveTemplateError(f"live template sequence in {literal!r}")
-        elif body[i] == '"':
-            raise AssertionError(f"unescaped quote in {literal!r}")
-        else:
-            out.append(body[i])
-            i += 1
-    return "".join(out)
-
-
-# --- quote -------------------------------------------------------------------------------------
 
 
 @settings(max_examples=500)
@@ -88,9 +54,6 @@ def test_quote_examples(text: str, literal: str) -> None:
 )
 def test_object_keys_are_bare_only_when_identifiers(name: str, written: str) -> None:
     assert key(name) == written
-
-
-# --- dumps -------------------------------------------------------------------------------------
 
 
 @settings(max_examples=300, deadline=None)
@@ -129,11 +92,13 @@ def test_format_like_terraform_spaces_single_line_braces() -> None:
 
 
 def test_inline_values() -> None:
-    value = {"a": [1, True, None], "b:c": Template("x-${var.y}"), "d": Expr("var.z"), "e": {}}
+    value: Value = {
+        "a": [1, True, None],
+        "b:c": Template("x-${var.y}"),
+        "d": Expr("var.z"),
+        "e": {},
+    }
     assert inline(value) == '{ a = [1, true, null], "b:c" = "x-${var.y}", d = var.z, e = {} }'
-
-
-# --- Terraform reads what dumps writes ---------------------------------------------------------
 
 
 @pytest.mark.terraform

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PlanFn
+from helpers import MODULE, SEED_INPUTS, PlanFn, seed_json_text, valid_options
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_generator import MODULE, SEED_INPUTS, seed_json_text, valid_options
 
 from tfgen.cli import main
 from tfgen.module import interface, seed
@@ -95,9 +94,6 @@ def test_offline_provider_block_takes_only_arguments_current_providers_accept() 
     assert "skip_credentials_validation = true" in OFFLINE_PROVIDER_BLOCK
 
 
-# --- formatting --------------------------------------------------------------------------------
-
-
 def test_committed_module_is_terraform_fmt_clean(terraform: Terraform) -> None:
     proc = run_tf(terraform, ["fmt", "-check", "-recursive", "-diff", "-no-color"], MODULE)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -113,9 +109,6 @@ def test_generated_variants_are_terraform_fmt_clean(
             write(Path(tmp) / f"m{index}", render(options))
         proc = run_tf(terraform, ["fmt", "-check", "-recursive", "-diff", "-no-color"], Path(tmp))
         assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-# --- the seed, through real plans --------------------------------------------------------------
 
 
 def test_seed_substitution_plans_to_the_seed_policy(plan_module: PlanFn) -> None:
@@ -203,9 +196,6 @@ def test_readme_names_the_terraform_the_tests_run_with(terraform: Terraform) -> 
     ).read_text(encoding="utf-8")
 
 
-# --- the module's own terraform test files -----------------------------------------------------
-
-
 def test_module_terraform_test_files_pass(terraform: Terraform, tmp_path: Path) -> None:
     work = tmp_path / "m"
     shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*"))
@@ -218,9 +208,6 @@ def test_module_terraform_test_files_pass(terraform: Terraform, tmp_path: Path) 
     runs = sum(f.read_text().count('\nrun "') for f in files)
     assert runs == 18
     assert f"Success! {runs} passed, 0 failed." in proc.stdout, proc.stdout
-
-
-# --- property: what Terraform plans is what the generator intends ------------------------------
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
