@@ -207,3 +207,47 @@ def test_progress_bar_on_a_terminal_only(opa_bin: Path) -> None:
     piped = _run(paths, subprocess.PIPE)
     assert piped.returncode == proc.returncode
     assert b"plans" not in piped.stderr
+
+
+def _on_terminal(args: list[str]) -> tuple[int, bytes]:
+    """tfgen with stdout and stderr on one terminal, as at a shell: exit code and what it showed."""
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tfgen", *args],
+            stdout=secondary,
+            stderr=secondary,
+            timeout=300,
+            check=False,
+        )
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closed once the child exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(primary)
+    return proc.returncode, seen
+
+
+@pytest.mark.opa
+def test_an_error_shows_once_on_a_terminal(tmp_path: Path, opa_bin: Path) -> None:
+    missing = str(tmp_path / "missing.json")
+    code, seen = _on_terminal(["check", missing, str(PLAN), "--color", "never"])
+    assert code == 2
+    assert seen.count(b"missing.json: no such file") == 1, seen
+    # Piped apart (CI logs), stderr still names it and the text report on stdout keeps it too.
+    piped = subprocess.run(
+        [sys.executable, "-m", "tfgen", "check", missing, str(PLAN)],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert piped.returncode == 2
+    assert b"missing.json: no such file" in piped.stderr
+    assert b"missing.json: no such file" in piped.stdout

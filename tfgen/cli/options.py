@@ -253,10 +253,26 @@ def run_gate(args: argparse.Namespace, batch: gate.Batch, pack: RulePack, config
         progress=progress_bar(len(batch)),
         describe=describe,
     )
-    for error in report.errors:
-        print(f"tfgen: error: {error}", file=sys.stderr)
+    # A text report on the terminal that is also stderr lists the errors itself: say them once.
+    if not (_text_on_stdout(args) and _stdout_is_stderr()):
+        for error in report.errors:
+            print(f"tfgen: error: {error}", file=sys.stderr)
     write_reports(args, report)
     return report.exit_code
+
+
+def _text_on_stdout(args: argparse.Namespace) -> bool:
+    return any(t.path is None and t.fmt == "text" for t in output_targets(args))
+
+
+def _stdout_is_stderr() -> bool:
+    """Both streams are one terminal (what a user at a shell sees), not pipes or files."""
+    try:
+        if not (sys.stdout.isatty() and sys.stderr.isatty()):
+            return False
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno()))
+    except (OSError, ValueError):
+        return False
 
 
 def write_reports(args: argparse.Namespace, report: Report) -> None:
@@ -266,8 +282,7 @@ def write_reports(args: argparse.Namespace, report: Report) -> None:
         color = target.path is None and use_color(args.color, sys.stdout, os.environ)
         text = render(report, target.fmt, color=color)
         emit(text if text.endswith("\n") else text + "\n", target.path, force=args.force)
-    text_on_stdout = any(t.path is None and t.fmt == "text" for t in targets)
-    if not args.quiet and not text_on_stdout and any(t.path is not None for t in targets):
+    if not args.quiet and not _text_on_stdout(args) and any(t.path is not None for t in targets):
         color = use_color(args.color, sys.stderr, os.environ)
         print(verdict_line(report, color=color), file=sys.stderr)
 
