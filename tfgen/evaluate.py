@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from tfgen import __version__
 from tfgen.engines.base import Decision, Engine, RuleResult
@@ -14,6 +15,8 @@ from tfgen.errors import EngineError
 from tfgen.model import Finding, PlanInfo, Report
 from tfgen.ruleinput import InputNeeds, prune
 from tfgen.rulepack import RulePack
+
+S = TypeVar("S", bound=str)
 
 # The top-level plan keys the rules may read (the contract); the rest never reaches an engine.
 PLAN_KEYS = (
@@ -131,17 +134,22 @@ def tool_versions(engine: Engine, pack: RulePack) -> dict[str, str]:
 
 
 def _finding(entry: RuleResult, plan: str) -> Finding:
+    # A batch holds every finding until it is rendered: the per-rule strings are shared, not copied.
     return Finding(
-        rule_id=entry["rule_id"],
-        title=entry["title"],
-        severity=entry["severity"],
-        enforcement=entry["enforcement"],
+        rule_id=_shared(entry["rule_id"]),
+        title=_shared(entry["title"]),
+        severity=_shared(entry["severity"]),
+        enforcement=_shared(entry["enforcement"]),
         address=entry["address"],
-        resource_type=entry["resource_type"],
+        resource_type=_shared(entry["resource_type"]),
         message=entry["message"],
         plan=plan,
         details=dict(entry["details"]),
     )
+
+
+def _shared(value: S) -> S:
+    return cast(S, sys.intern(value))
 
 
 def _order(item: tuple[int, Finding]) -> tuple[int, str, str, str]:
