@@ -7,6 +7,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from tfgen import __version__
@@ -53,6 +54,7 @@ def evaluate_plans(
     total: int | None = None,
     jobs: int = 1,
     needs: InputNeeds | None = None,
+    allow_revision_change: bool = False,
 ) -> Report:
     """Evaluate each plan; the first engine failure is recorded and ends evaluation (no fallback).
 
@@ -60,6 +62,9 @@ def evaluate_plans(
     up to `jobs` concurrent evaluations and dropped once evaluated: only the plans in flight are
     held. Findings and errors come out in input order whatever the concurrency.
     `progress(done, total)` is called after each evaluated plan (`total` defaults to len(plans)).
+
+    Each plan keeps the bundle revisions that judged it; plans judged by different ones are an
+    error unless `allow_revision_change`.
 
     `errors` carries problems found before evaluation (e.g. unreadable inputs), so they reach the
     report too. The caller owns the engine and closes it.
@@ -81,7 +86,7 @@ def evaluate_plans(
             except EngineError as exc:
                 problems.append(f"{info.path}: {exc.message}")
                 return False
-            evaluated.append(info)
+            evaluated.append(replace(info, revision=decision.get("revision", "")))
             if progress is not None:
                 progress(len(evaluated), max(count, len(evaluated)))
             index = len(evaluated) - 1
@@ -107,6 +112,9 @@ def evaluate_plans(
                 future.cancel()
             if skipped:
                 problems.append(f"{skipped} further plan(s) not evaluated after the engine failed")
+    changed = revision_change(evaluated)
+    if changed and not allow_revision_change:
+        problems.append(changed)
     return Report(
         tool=tool_versions(engine, pack),
         plans=tuple(evaluated),
@@ -114,6 +122,21 @@ def evaluate_plans(
         rules=pack.rules,
         errors=tuple(problems),
         notices=engine.notices(),
+    )
+
+
+def revision_change(plans: Sequence[PlanInfo]) -> str:
+    """'' if every plan was judged by the same bundle revisions, else the error naming them."""
+    first: dict[str, PlanInfo] = {}
+    for plan in plans:
+        if plan.revision:
+            first.setdefault(plan.revision, plan)
+    if len(first) < 2:
+        return ""
+    judged = "; ".join(f"{rev} (first {plan.path})" for rev, plan in first.items())
+    return (
+        f"plans were judged by {len(first)} different bundle revisions: {judged}: the served "
+        "bundle changed during the run"
     )
 
 

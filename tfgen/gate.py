@@ -170,6 +170,7 @@ def run(
                     total=total,
                     jobs=opts.jobs,
                     needs=input_needs(pack),
+                    allow_revision_change=opts.allow_revision_change,
                 )
             finally:
                 opened.close()

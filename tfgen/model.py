@@ -92,6 +92,7 @@ class PlanInfo:
     format_version: str
     terraform_version: str
     resources: int
+    revision: str = ""  # the bundle revisions that judged it (OPA servers), '' if not known
 
 
 @dataclass(frozen=True)

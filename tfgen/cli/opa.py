@@ -6,10 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
+from tfgen.bundle_sign import ALGORITHMS
 from tfgen.cli import Subparsers, env_default, env_path
 from tfgen.cli.options import add_rules_argument
 from tfgen.engines.base import HEALTH_TIMEOUT
-from tfgen.rulepack import find_pack
+from tfgen.engines.fleet import DEFAULT_NAME, DEFAULT_REPLICAS
+from tfgen.errors import InputError
+from tfgen.rulepack import RulePack, find_pack
 
 
 def register(sub: Subparsers) -> None:
@@ -37,6 +40,39 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--timeout", type=float, default=HEALTH_TIMEOUT, help="seconds to wait for /health"
     )
+    fleet = parser.add_argument_group(
+        "fleet",
+        "the fleet profile of the compose file: OPA replicas pulling a signed bundle from an "
+        "nginx bundle server, behind an nginx load balancer on 127.0.0.1 (TFGEN_FLEET_PORT, "
+        "default 8282); down removes it too",
+    )
+    fleet.add_argument("--fleet", action="store_true", help="up/status: the fleet")
+    fleet.add_argument(
+        "--replicas",
+        type=int,
+        default=DEFAULT_REPLICAS,
+        metavar="N",
+        help=f"up --fleet: OPA replicas (default {DEFAULT_REPLICAS})",
+    )
+    fleet.add_argument(
+        "--bundle",
+        type=Path,
+        metavar="FILE",
+        help="up --fleet: publish this signed bundle (from `tfgen bundle build --signing-key`); "
+        "a running fleet's replicas pick it up at their next poll",
+    )
+    fleet.add_argument(
+        "--verification-key",
+        type=Path,
+        metavar="KEY",
+        help="up --fleet --bundle: the public key (or HS256 secret file) the replicas verify with",
+    )
+    fleet.add_argument("--signing-alg", choices=ALGORITHMS, default="RS256", help="default: RS256")
+    fleet.add_argument(
+        "--fleet-name",
+        default=env_default("TFGEN_FLEET_NAME") or DEFAULT_NAME,
+        help=f"container and network name prefix (env TFGEN_FLEET_NAME, default {DEFAULT_NAME})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.opa_token:
         env["TFGEN_OPA_TOKEN"] = args.opa_token
-    service = load_service(args.compose_file or default_compose_file(pack), bundle, env)
+    compose_file = args.compose_file or default_compose_file(pack)
+    if args.fleet or args.action == "down":
+        code = _fleet(args, pack, compose_file, env)
+        if args.fleet:
+            return code
+    service = load_service(compose_file, bundle, env)
     opa = DockerOpa(service, pack, cache_dir())
     if args.action == "up":
         started = opa.up(args.timeout)
@@ -86,3 +127,53 @@ def run(args: argparse.Namespace) -> int:
         )
     running = any(s.name == service.name and s.status == "running" for s in states)
     return 0 if running else 3
+
+
+def _fleet(
+    args: argparse.Namespace, pack: RulePack, compose_file: Path, env: dict[str, str]
+) -> int:
+    from tfgen.engines.fleet import Fleet, fleet_state
+    from tfgen.toolchain import cache_dir
+
+    state = fleet_state(cache_dir(), args.fleet_name)
+    fleet = Fleet(compose_file, env, state, name=args.fleet_name, token=args.opa_token)
+    if args.action == "down":
+        removed = fleet.down()
+        print("\n".join(f"removed {name}" for name in removed) or f"no fleet {args.fleet_name}")
+        return 0
+    if args.action == "up":
+        if args.bundle is not None:
+            if args.verification_key is None:
+                raise InputError(
+                    "--bundle", "give the key the replicas verify it with (--verification-key)"
+                )
+            verified = fleet.publish(args.bundle, args.verification_key, args.signing_alg)
+            print(f"published {args.bundle}: revision {verified.revision}")
+        elif not fleet.published:
+            raise InputError(
+                "--fleet",
+                "no bundle published yet: give --bundle (from `tfgen bundle build --signing-key`) "
+                "and --verification-key",
+            )
+        url = fleet.up(args.replicas, args.timeout)
+        print(f"fleet {args.fleet_name}: {args.replicas} OPA replicas behind {url}")
+        print(f"bearer token (mode 0600, used by --engine opa): {state / 'token'}")
+        return 0
+    states = fleet.status()
+    if not states:
+        print(f"no fleet {args.fleet_name}")
+        return 3
+    for s in states:
+        ready = "ready" if s.ready else "not-ready"
+        pack_note = (
+            "local-pack" if s.revision == pack.digest else "other-pack" if s.revision else "-"
+        )
+        problem = f"\tbundle-error={s.problem}" if s.problem else ""
+        print(
+            f"{s.name}\t{s.status}\t{ready}\t{s.url or '-'}\trevision={s.revision or '-'}"
+            f"\t{pack_note}{problem}"
+        )
+    print(f"balancer\t{fleet.balancer_url() or '-'}")
+    if any(s.problem for s in states):
+        return 2
+    return 0 if all(s.ready and s.status == "running" for s in states) else 3

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -43,8 +43,17 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="embedded", help="default: embedded")
     parser.add_argument(
         "--opa-url",
+        action=_UrlsAction,
         default=env_default("TFGEN_OPA_URL"),
-        help="OPA server for --engine opa (env TFGEN_OPA_URL)",
+        help="OPA server for --engine opa (env TFGEN_OPA_URL); repeat it or separate URLs with "
+        "commas for several servers of one pack: requests go to each in turn, and one a server "
+        "refused or dropped goes to another",
+    )
+    parser.add_argument(
+        "--allow-revision-change",
+        action="store_true",
+        help="--engine opa: accept plans judged by different bundle revisions in one run (the "
+        "pack bundle itself must still be the local rule pack)",
     )
     parser.add_argument(
         "--opa-token",
@@ -163,6 +172,22 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _UrlsAction(argparse.Action):
+    """--opa-url given several times: the URLs joined by commas (the environment's value goes)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(namespace, "_opa_urls", [])
+        given.append(str(values))
+        namespace._opa_urls = given
+        setattr(namespace, self.dest, ",".join(given))
+
+
 @dataclass(frozen=True)
 class Target:
     """One report: its format, and its file (None: stdout)."""
@@ -237,6 +262,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         compose_env=dict(os.environ),
         load_pack=args.load_pack,
         jobs=args.jobs,
+        allow_revision_change=args.allow_revision_change,
     )
 
 
@@ -314,7 +340,11 @@ def _generated_token(args: argparse.Namespace) -> str | None:
     if args.engine != "opa" or not args.opa_url:
         return None
     from tfgen.engines.container import read_token
-    from tfgen.engines.opa import without_userinfo
+    from tfgen.engines.opa import split_urls, without_userinfo
     from tfgen.toolchain import cache_dir
 
-    return read_token(cache_dir(), without_userinfo(args.opa_url.rstrip("/"))[0])
+    for url in split_urls(args.opa_url):
+        token = read_token(cache_dir(), without_userinfo(url.rstrip("/"))[0])
+        if token:
+            return token
+    return None

@@ -41,6 +41,8 @@ class EngineOptions:
     load_pack: bool = False
     # Evaluations in flight at once (the embedded engine keeps one Wasm instance per job).
     jobs: int = 1
+    # Accept plans judged by different bundle revisions in one run (a bundle update mid-run).
+    allow_revision_change: bool = False
 
 
 def open_engine(
@@ -68,10 +70,21 @@ def open_engine(
                 "an OPA server evaluates only the policies it serves: load the pack with them "
                 "onto it (--load-pack)",
             )
-        from tfgen.engines.opa import OpaServerEngine
+        from tfgen.engines.opa import OpaFleetEngine, OpaServerEngine, split_urls
 
+        urls = split_urls(opts.opa_url)
+        if len(urls) > 1:
+            return OpaFleetEngine(
+                urls,
+                pack,
+                rule_config,
+                token=opts.token,
+                timeout=opts.timeout,
+                retries=opts.retries,
+                load_pack=opts.load_pack,
+            )
         return OpaServerEngine(
-            opts.opa_url,
+            urls[0] if urls else opts.opa_url,
             pack,
             rule_config,
             token=opts.token,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, TypedDict, get_args
+from typing import Any, NotRequired, Protocol, TypedDict, get_args
 
 from tfgen.errors import EngineError
 from tfgen.model import Enforcement, Severity
@@ -50,6 +50,8 @@ class Decision(TypedDict):
     pack: PackInfo
     deny: list[RuleResult]
     warn: list[RuleResult]
+    # The revisions of the bundles that judged the plan, as a server's provenance gives them.
+    revision: NotRequired[str]
 
 
 class Engine(Protocol):

@@ -25,6 +25,8 @@ from tfgen.rulepack import RulePack
 LABEL_ROLE = "org.tfgen.role"
 LABEL_OWNER = "org.tfgen.started-by"
 LABEL_DIGEST = "org.tfgen.pack-digest"
+# Containers of a fleet (tfgen.engines.fleet) carry its name; the single-container commands skip them.
+LABEL_FLEET = "org.tfgen.fleet"
 OWNER = "tfgen"
 TOKEN_VARIABLE = "TFGEN_OPA_TOKEN"  # noqa: S105 - the variable name, not a token
 
@@ -217,7 +219,11 @@ class DockerOpa:
         return next((c for c in matches if c.name == self.service.name), None)
 
     def _containers(self) -> list[Any]:
-        labelled = self._docker.containers.list(all=True, filters={"label": LABEL_ROLE})
+        labelled = [
+            c
+            for c in self._docker.containers.list(all=True, filters={"label": LABEL_ROLE})
+            if LABEL_FLEET not in c.labels
+        ]
         named = self.find()
         found = {c.id: c for c in labelled}
         if named is not None:

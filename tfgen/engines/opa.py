@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -67,18 +68,24 @@ class OpaServerEngine:
             raise
 
     def evaluate(self, plan: Mapping[str, Any]) -> Decision:
-        result = self._query(plan)
+        result, revision = self._query(plan)
         if self._expected_config is not None and result.get("config") != self._expected_config:
             # The server lost data.tfgen_config (e.g. it restarted): set it again, ask once more.
             self._configure()
-            result = self._query(plan)
-        return decision(result, f"OPA at {self.url}", self._expected_config)
+            result, revision = self._query(plan)
+        checked = decision(result, f"OPA at {self.url}", self._expected_config)
+        if revision:
+            checked["revision"] = revision
+        return checked
 
-    def _query(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+    def _query(self, plan: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """The report for one plan, and the revisions of the bundles that judged it."""
         url = f"{self.url}/v1/data/{ENTRYPOINT}?provenance=true"
         body = self._request("post", url, json={"input": dict(plan)})
+        revision = ""
         if isinstance(body, dict) and isinstance(body.get("provenance"), dict):
             self._opa_version = str(body["provenance"].get("version", "unknown"))
+            revision = bundle_revisions(body["provenance"])
         if not isinstance(body, dict) or "result" not in body:
             raise EngineError(
                 f"OPA at {self.url}: decision {ENTRYPOINT} is undefined: "
@@ -90,7 +97,7 @@ class OpaServerEngine:
         result = body["result"]
         if not isinstance(result, dict):
             raise EngineError(f"OPA at {self.url}: data.main.report is not an object")
-        return result
+        return result, revision
 
     def versions(self) -> dict[str, str]:
         """From the decisions' provenance: no request, so a hung server costs no second wait."""
@@ -195,6 +202,117 @@ class OpaServerEngine:
             raise EngineError(f"OPA at {self.url} answered something that is not JSON") from exc
 
 
+class ServerGone(EngineError):
+    """The server refused or dropped the connection: another replica may take the request."""
+
+
+class OpaFleetEngine:
+    """Several OPA servers serving the same pack, as one engine: requests go to each in turn, and
+    one a server refused or dropped goes to the next (each server at most once per request), so
+    every plan is judged exactly once or the run fails. A server that went away is left out of
+    the rest of the run."""
+
+    name = "opa"
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        pack: RulePack,
+        rule_config: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        load_pack: bool = False,
+    ) -> None:
+        self._servers: list[OpaServerEngine] = []
+        self._notices: list[str] = []
+        self._gone: set[int] = set()
+        self._lock = threading.Lock()
+        self._next = 0
+        self._urls = list(urls)
+        try:
+            for url in urls:
+                try:
+                    server = OpaServerEngine(
+                        url,
+                        pack,
+                        rule_config,
+                        token=token,
+                        timeout=timeout,
+                        retries=retries,
+                        load_pack=load_pack,
+                    )
+                except ServerGone as exc:
+                    self._notices.append(f"{exc.message}: left out of this run")
+                    continue
+                self._servers.append(server)
+        except BaseException:
+            self.close()
+            raise
+        if not self._servers:
+            raise EngineError(f"none of the {len(urls)} OPA servers answers ({self._notices[0]})")
+
+    def evaluate(self, plan: Mapping[str, Any]) -> Decision:
+        tried: set[int] = set()
+        while True:
+            index = self._pick(tried)
+            if index is None:
+                raise EngineError(
+                    f"every OPA server ({len(self._servers)}) refused or dropped the request"
+                )
+            tried.add(index)
+            try:
+                return self._servers[index].evaluate(plan)
+            except ServerGone as exc:
+                self._leave_out(index, exc.message)
+
+    def _pick(self, tried: set[int]) -> int | None:
+        """The next server in turn that is still in the run and not yet tried for this request."""
+        with self._lock:
+            for _ in range(len(self._servers)):
+                index = self._next % len(self._servers)
+                self._next += 1
+                if index not in self._gone and index not in tried:
+                    return index
+        return None
+
+    def _leave_out(self, index: int, reason: str) -> None:
+        with self._lock:
+            if index not in self._gone:
+                self._gone.add(index)
+                self._notices.append(f"{reason}: its requests went to the other servers")
+
+    def versions(self) -> dict[str, str]:
+        return {**self._servers[0].versions(), "opa_url": ", ".join(self._urls)}
+
+    def notices(self) -> tuple[str, ...]:
+        own = tuple(self._notices)
+        return own + tuple(n for server in self._servers for n in server.notices() if n not in own)
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.close()
+
+
+def bundle_revisions(provenance: Mapping[str, Any]) -> str:
+    """The bundles a decision came from, as `name=revision` pairs (those with a revision)."""
+    bundles = provenance.get("bundles")
+    if not isinstance(bundles, dict):
+        return ""
+    pairs = [
+        f"{name}={bundle['revision']}"
+        for name, bundle in sorted(bundles.items())
+        if isinstance(bundle, dict) and bundle.get("revision")
+    ]
+    return ",".join(pairs)
+
+
+def split_urls(value: str | None) -> list[str]:
+    """The servers of a comma-separated --opa-url value."""
+    return [url.strip() for url in (value or "").split(",") if url.strip()]
+
+
 def without_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
     """The URL without `user:password@`, and those credentials (None when there are none)."""
     parts = urlsplit(url)
@@ -280,5 +398,5 @@ def _transport_error(url: str, exc: requests.RequestException, timeout: float) -
     if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
         return EngineError(f"OPA at {url} did not answer within {timeout:g}s")
     if isinstance(exc, requests.ConnectionError):
-        return EngineError(f"OPA at {url} is unreachable (connection refused or reset)")
+        return ServerGone(f"OPA at {url} is unreachable (connection refused or reset)")
     return EngineError(f"OPA at {url}: request failed ({exc.__class__.__name__})")

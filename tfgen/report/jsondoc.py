@@ -16,9 +16,10 @@ INDENT_LIMIT = 1000
 def document(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data, as schemas/report.schema.json describes it."""
     helps = guidance(report)
+    revisions = {plan.path: plan.revision for plan in report.plans if plan.revision}
     return {
         "tool": dict(sorted(report.tool.items())),
-        "plans": [asdict(plan) for plan in sorted(report.plans, key=lambda p: p.path)],
+        "plans": [_plan(asdict(plan)) for plan in sorted(report.plans, key=lambda p: p.path)],
         "findings": [
             {
                 "rule_id": f.rule_id,
@@ -35,6 +36,7 @@ def document(report: Report) -> dict[str, Any]:
                 "details": f.details,
                 "remediation": helps.get(f.rule_id, Guidance()).remediation,
                 "reference": helps.get(f.rule_id, Guidance()).reference,
+                **({"revision": revisions[f.plan]} if f.plan in revisions else {}),
             }
             for f in ordered(report)
         ],
@@ -61,3 +63,10 @@ def dumps(data: Any, items: int = 0) -> str:
     except UnicodeEncodeError:
         text = json.dumps(data, indent=indent, ensure_ascii=True, default=str)
     return text + "\n"
+
+
+def _plan(fields: dict[str, Any]) -> dict[str, Any]:
+    """A plan's entry; `revision` only when an OPA server's provenance gave one."""
+    if not fields.get("revision"):
+        fields.pop("revision", None)
+    return fields
