@@ -7,6 +7,7 @@ cd "$ROOT"
 [ -x "$VENV/bin/python" ] || { log "no $VENV: run bash scripts/setup-machine.sh first"; exit 1; }
 export TFGEN_OPA_BIN="${TFGEN_OPA_BIN:-$OPA_BIN}"
 export TFGEN_OPA_IMAGE="${TFGEN_OPA_IMAGE:-tfgen/opa:$OPA_VERSION-static-local}"
+export TFGEN_NGINX_IMAGE="${TFGEN_NGINX_IMAGE:-tfgen/nginx:bookworm-local}"
 export TFGEN_CONFTEST_BIN="${TFGEN_CONFTEST_BIN:-$CACHE/bin/conftest-$(pin conftest)}"
 ACTIONLINT="$CACHE/bin/actionlint-$(pin actionlint)"
 export PATH="$VENV/bin:$CACHE/bin:$PATH"
@@ -17,8 +18,9 @@ ruff format --check tfgen tests bench scripts
 log "gate: mypy --strict"
 mypy --strict tfgen tests bench scripts
 log "gate: opa fmt / opa check --strict"
-opa fmt --fail --list rego
+opa fmt --fail --list rego deploy/opa
 opa check --strict rego
+opa check --strict deploy/opa
 log "gate: actionlint (with shellcheck) on the example workflows, shellcheck on action.yml"
 "$ACTIONLINT" -shellcheck shellcheck examples/ci/github-*.yml
 python scripts/lint-action.py action.yml

@@ -203,7 +203,7 @@ class Fleet:
             raise InputError(str(self.state), "no bundle published for the fleet yet")
         services = self.services()
         if not self.token:
-            self.token = self._env.get(TOKEN_VARIABLE) or self._kept_token() or new_token()
+            self.token = self._env.get(TOKEN_VARIABLE) or self.kept_token() or new_token()
         network = self._network()
         self._ensure(services[BUNDLES], self._container_name(BUNDLES), network)
         wanted = {self._container_name(REPLICAS, i) for i in range(1, replicas + 1)}
@@ -214,11 +214,12 @@ class Fleet:
             self._ensure(services[REPLICAS], self._container_name(REPLICAS, index), network)
         balancer = self._ensure(services[BALANCER], self._container_name(BALANCER), network)
         lb_url = _bound_url(balancer)
+        # Kept before the wait, so status and check reach a replica that never got ready.
+        self._keep_token([lb_url, *(_bound_url(c) for c in self._containers(REPLICAS))])
         deadline = time.monotonic() + timeout
         for container in self._containers(REPLICAS):
             self._wait_replica(container, deadline)
         self._wait_url(balancer, f"{lb_url}/health?bundles=true", deadline)
-        self._keep_token([lb_url, *(_bound_url(c) for c in self._containers(REPLICAS))])
         return lb_url
 
     def down(self) -> list[str]:
@@ -252,7 +253,7 @@ class Fleet:
             ready, revision = False, ""
             if container.status == "running" and url:
                 ready = _get(f"{url}/health?bundles=true", None) is not None
-                body = _get(f"{url}/v1/data/tfgen_revision?provenance=true", self._kept_token())
+                body = _get(f"{url}/v1/data/tfgen_revision?provenance=true", self.kept_token())
                 revision = _tfgen_revision(body)
             states.append(
                 ReplicaState(
@@ -368,7 +369,8 @@ class Fleet:
                 raise EngineError(f"{container.name} does not answer at {url}")
             time.sleep(0.2)
 
-    def _kept_token(self) -> str | None:
+    def kept_token(self) -> str | None:
+        """The token the fleet was started with, as kept under its state directory."""
         path = self.state / "token"
         try:
             return path.read_text(encoding="utf-8").strip() or None

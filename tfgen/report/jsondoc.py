@@ -16,7 +16,6 @@ INDENT_LIMIT = 1000
 def document(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data, as schemas/report.schema.json describes it."""
     helps = guidance(report)
-    revisions = {plan.path: plan.revision for plan in report.plans if plan.revision}
     return {
         "tool": dict(sorted(report.tool.items())),
         "plans": [_plan(asdict(plan)) for plan in sorted(report.plans, key=lambda p: p.path)],
@@ -36,7 +35,6 @@ def document(report: Report) -> dict[str, Any]:
                 "details": f.details,
                 "remediation": helps.get(f.rule_id, Guidance()).remediation,
                 "reference": helps.get(f.rule_id, Guidance()).reference,
-                **({"revision": revisions[f.plan]} if f.plan in revisions else {}),
             }
             for f in ordered(report)
         ],
