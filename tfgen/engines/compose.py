@@ -63,9 +63,8 @@ def default_compose_file(pack: RulePack) -> Path:
     return (pack.extends or pack.root).parent / "docker-compose.yml"
 
 
-def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> OpaService:
-    """Read the `opa` service, `${...}` taken from `env`, then the compose file's .env, with
-    TFGEN_OPA_BUNDLE set to `bundle`, which the service must mount read-only."""
+def read_services(compose_file: Path) -> dict[str, Any]:
+    """The `services` mapping of a compose file, not yet interpolated ({} when it has none)."""
     source = str(compose_file)
     try:
         document = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
@@ -74,7 +73,15 @@ def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> Op
     except yaml.YAMLError as exc:
         raise InputError(source, f"not valid YAML ({exc.__class__.__name__})") from exc
     services = document.get("services") if isinstance(document, dict) else None
-    spec = services.get(SERVICE) if isinstance(services, dict) else None
+    return services if isinstance(services, dict) else {}
+
+
+def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> OpaService:
+    """Read the `opa` service, `${...}` taken from `env`, then the compose file's .env, with
+    TFGEN_OPA_BUNDLE set to `bundle`, which the service must mount read-only."""
+    source = str(compose_file)
+    services = read_services(compose_file)
+    spec = services.get(SERVICE)
     if not isinstance(spec, dict):
         raise InputError(source, f"no services.{SERVICE} entry")
     # As docker-compose: the environment overrides .env beside the compose file.

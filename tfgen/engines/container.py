@@ -267,19 +267,21 @@ class DockerOpa:
             time.sleep(0.2)
 
     def _remove(self, container: Any) -> None:
-        import docker.errors
+        remove_container(container, self._cache, _bound_url(container))
 
-        url = _bound_url(container)
-        if url:
-            token_file(self._cache, url).unlink(missing_ok=True)
-        try:
-            container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise EngineError(
-                f"cannot remove container {container.name}: {_api_reason(exc)}"
-            ) from exc
+
+def remove_container(container: Any, cache: Path, url: str) -> None:
+    """Remove a container tfgen started, and the token it kept for the URL it served."""
+    import docker.errors
+
+    if url:
+        token_file(cache, url).unlink(missing_ok=True)
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        raise EngineError(f"cannot remove container {container.name}: {_api_reason(exc)}") from exc
 
 
 def _docker_client() -> Any:

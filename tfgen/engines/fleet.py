@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 
 from tfgen.bundle_sign import Verified, check_key, verify
 from tfgen.engines.base import HEALTH_TIMEOUT
-from tfgen.engines.compose import _healthcheck, _interpolate, _volumes, read_dotenv
+from tfgen.engines.compose import _healthcheck, _interpolate, _volumes, read_dotenv, read_services
 from tfgen.engines.container import (
     LABEL_FLEET,
     LABEL_OWNER,
@@ -26,6 +25,7 @@ from tfgen.engines.container import (
     TOKEN_VARIABLE,
     _api_reason,
     _docker_client,
+    remove_container,
     token_file,
 )
 from tfgen.errors import EngineError, InputError
@@ -82,18 +82,12 @@ class ReplicaState:
 def load_fleet(compose_file: Path, env: Mapping[str, str]) -> dict[str, Service]:
     """The fleet profile's services, `${...}` taken from `env`, then the compose file's .env."""
     source = str(compose_file)
-    try:
-        document = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(source, f"cannot read ({exc.strerror or exc})") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(source, f"not valid YAML ({exc.__class__.__name__})") from exc
-    services = document.get("services") if isinstance(document, dict) else None
+    services = read_services(compose_file)
     values = {**read_dotenv(compose_file.resolve().parent / ".env"), **env}
     base = compose_file.resolve().parent
     out = {}
     for name in SERVICES:
-        spec = services.get(name) if isinstance(services, dict) else None
+        spec = services.get(name)
         if not isinstance(spec, dict) or "fleet" not in (spec.get("profiles") or []):
             raise InputError(source, f"no services.{name} entry in the fleet profile")
         spec = _interpolate(spec, values, source)
@@ -390,19 +384,7 @@ class Fleet:
             write_text_atomic(path, self.token + "\n", mode=0o600, force=True)
 
     def _remove(self, container: Any) -> None:
-        import docker.errors
-
-        url = _bound_url(container)
-        if url:
-            token_file(self.state.parent.parent, url).unlink(missing_ok=True)
-        try:
-            container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise EngineError(
-                f"cannot remove container {container.name}: {_api_reason(exc)}"
-            ) from exc
+        remove_container(container, self.state.parent.parent, _bound_url(container))
 
 
 def new_token() -> str:
