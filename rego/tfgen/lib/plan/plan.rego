@@ -164,10 +164,10 @@ _argument(parent, call, name) := {"scope": parent, "expr": expr} if {
 }
 
 # Addresses of holders whose policy grants cloudtrail.amazonaws.com (a Deny alone does not).
-names_cloudtrail contains address if {
-	some address, doc in policies
-	policy.grants_cloudtrail(doc.statements)
-}
+# Sets that are looked up by member are complete rules read as set[x], never `x in set`: the
+# Wasm build scans the whole set for `in`, and OPA evaluates a multi-value rule's body again
+# for each member looked up.
+names_cloudtrail := {address | some address, doc in policies; policy.grants_cloudtrail(doc.statements)}
 
 # The plan's AWS partition: the one every aws provider configuration's constant region is
 # in; null when a region is not a constant (e.g. set by the environment) or they differ.
@@ -275,13 +275,10 @@ _effective_sets[key] contains holder if {
 
 _effective_sets[key] contains key if {
 	some key, _ in any_keys
-	not key in _keys_with_policy_resource
+	not _keys_with_policy_resource[key]
 }
 
-_keys_with_policy_resource contains key if {
-	some links in _policy_links
-	some key in links.decided
-}
+_keys_with_policy_resource := {key | some links in _policy_links; some key in links.decided}
 
 # Keys a trail in the plan uses.
 trail_used_keys contains key if {
@@ -295,7 +292,7 @@ cloudtrail_keys contains key if some key in trail_used_keys
 cloudtrail_keys contains key if {
 	some key, holders in effective_policies
 	some holder in holders
-	holder in names_cloudtrail
+	names_cloudtrail[holder]
 }
 
 # Policy holders the CloudTrail grant rules check: effective policies of CloudTrail keys and
