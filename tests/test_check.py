@@ -183,6 +183,19 @@ def _run(paths: list[str], stderr: int) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def _read_all(primary: int) -> bytes:
+    """Everything a child wrote to the terminal whose primary side this is."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed once the child exited
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
 @pytest.mark.opa
 def test_progress_bar_on_a_terminal_only(opa_bin: Path) -> None:
     paths = [str(PLAN)] * 12
@@ -190,15 +203,7 @@ def test_progress_bar_on_a_terminal_only(opa_bin: Path) -> None:
     try:
         proc = _run(paths, secondary)
         os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # the terminal closed once the child exited
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen = _read_all(primary)
     finally:
         os.close(primary)
     assert proc.returncode in (0, 1), seen
@@ -221,15 +226,7 @@ def _on_terminal(args: list[str]) -> tuple[int, bytes]:
             check=False,
         )
         os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # the terminal closed once the child exited
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen = _read_all(primary)
     finally:
         os.close(primary)
     return proc.returncode, seen

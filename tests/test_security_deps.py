@@ -90,55 +90,25 @@ def test_installers_require_hashes() -> None:
     assert "-c " not in setup  # a constraints file is checked by version only
 
 
+def _download(lock: Path, into: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
+         "--only-binary", ":all:", "-r", str(lock), "-d", str(into)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
 def test_a_tampered_hash_is_refused(tmp_path: Path) -> None:
     """The attack: a package index (or a mirror) serving other bytes for a locked version."""
     version, hashes = _entries(LOCK)["idna"]
     forged = tmp_path / "forged.lock"
     forged.write_text(f"idna=={version} --hash=sha256:{'0' * 64}\n", encoding="utf-8")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--require-hashes",
-            "--only-binary",
-            ":all:",
-            "-r",
-            str(forged),
-            "-d",
-            str(tmp_path / "d"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _download(forged, tmp_path / "d")
     assert proc.returncode != 0
     assert "DO NOT MATCH THE HASHES" in proc.stderr, proc.stderr[-1000:]
     assert not list((tmp_path / "d").glob("*.whl"))
     genuine = tmp_path / "genuine.lock"
     pins = " ".join(f"--hash=sha256:{h}" for h in hashes)
     genuine.write_text(f"idna=={version} {pins}\n", encoding="utf-8")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--require-hashes",
-            "--only-binary",
-            ":all:",
-            "-r",
-            str(genuine),
-            "-d",
-            str(tmp_path / "d"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _download(genuine, tmp_path / "d")
     assert proc.returncode == 0, proc.stderr[-1000:]
