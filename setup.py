@@ -22,6 +22,7 @@ class BuildPyWithWasm(build_py):  # type: ignore[misc]
         if getattr(self, "editable_mode", False):
             return  # an editable install reads rego/ and tfgen/_wasm from the checkout
         sys.path.insert(0, str(HERE))
+        from tfgen.cli import describe, toolchain
         from tfgen.errors import ToolchainError
         from tfgen.rulepack import RulePack
         from tfgen.wasmbuild import compile_wasm, pinned_opa, shipped_wasm, write_shipped
@@ -30,11 +31,11 @@ class BuildPyWithWasm(build_py):  # type: ignore[misc]
         pack = RulePack((package / "_rego").resolve())
         target = package / "_wasm"
         try:
-            opa = pinned_opa()
+            opa = pinned_opa(toolchain())
         except ToolchainError as exc:
             if shipped_wasm(pack, HERE / "tfgen" / "_wasm") is None:
                 raise SystemExit(
-                    f"tfgen: tfgen/_wasm was not compiled from this rule pack and {exc.message}"
+                    f"tfgen: tfgen/_wasm was not compiled from this rule pack and {describe(exc)}"
                 ) from exc
             return  # build_py copied the committed build, which is this pack's
         write_shipped(pack, compile_wasm(pack, opa), target)

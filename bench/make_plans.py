@@ -16,6 +16,7 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -26,13 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tfgen.cli import toolchain  # noqa: E402
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform, offline  # noqa: E402
-from tfgen.toolchain import cache_dir  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent / "fixture"
 MARK = "u00000"
 UNIT_RESOURCES = 20
-OUT = cache_dir() / "bench" / "plans"
+OUT = toolchain().cache_dir / "bench" / "plans"
 SIZES = (1, 20, 1_000, 10_000, 50_000)
 # Two batches of 100-resource plans: "batch" for throughput, "many" for memory over a long batch.
 BATCH_PLANS = 200
@@ -56,7 +57,7 @@ def _fixture_digest() -> str:
 
 def _plan_dir(directory: Path) -> tuple[dict[str, Any], float]:
     (directory / "tfgen_offline_provider.tf").write_text(OFFLINE_PROVIDER_BLOCK, encoding="utf-8")
-    terraform = offline(Terraform.find())
+    terraform = offline(Terraform.find(None, os.environ), toolchain=toolchain())
     start = time.perf_counter()
     plan = terraform.plan_json(directory)
     return plan, time.perf_counter() - start

@@ -322,9 +322,12 @@ def _wait_healthy(url: str, timeout: float = 60.0) -> None:
 def opa_server(ctx: Context) -> Iterator[subprocess.Popen[bytes]]:
     """A warm `opa run --server` on loopback serving the pack's bundle, for --engine opa."""
     from tfgen.bundle import cached
+    from tfgen.cli import toolchain
     from tfgen.rulepack import find_pack
 
-    bundle = cached(find_pack(ctx.pack))  # tfgen checks the bundle revision on every decision
+    bundle = cached(
+        find_pack(ctx.pack), toolchain()
+    )  # tfgen checks the bundle revision on every decision
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -497,13 +500,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from tfgen.toolchain import opa_binary
+    from tfgen.cli import toolchain
 
     if not GNU_TIME.is_file():
         raise SystemExit(f"{GNU_TIME} (GNU time) is needed for peak RSS: apt-get install time")
 
     ctx = Context(
-        pack=args.pack.resolve(), opa=opa_binary(), tfgen_timeout=args.tfgen_timeout, jobs=args.jobs
+        pack=args.pack.resolve(),
+        opa=toolchain().opa(),
+        tfgen_timeout=args.tfgen_timeout,
+        jobs=args.jobs,
     )
     ctx.docker_image = os.environ.get("TFGEN_OPA_IMAGE", "")
     engines = []

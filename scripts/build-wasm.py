@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tfgen.errors import TfgenError  # noqa: E402 - after the checkout is on the path
+from tfgen.cli import describe, toolchain  # noqa: E402 - after the checkout is on the path
+from tfgen.errors import TfgenError  # noqa: E402
 from tfgen.rulepack import RulePack  # noqa: E402
 from tfgen.wasmbuild import (  # noqa: E402
     SHIPPED_DIR,
@@ -34,9 +35,9 @@ def main() -> int:
             if not current:
                 print("tfgen/_wasm is not the build of rego/: run python scripts/build-wasm.py")
             return 0 if current else 1
-        manifest = write_shipped(pack, compile_wasm(pack, pinned_opa()), SHIPPED_DIR)
+        manifest = write_shipped(pack, compile_wasm(pack, pinned_opa(toolchain())), SHIPPED_DIR)
     except TfgenError as exc:
-        print(f"build-wasm: {exc.message}", file=sys.stderr)
+        print(f"build-wasm: {describe(exc)}", file=sys.stderr)
         return 2
     print(f"tfgen/_wasm: pack {manifest['pack_digest'][:16]}, wasm {manifest['sha256'][:16]}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,11 @@ from helpers import (
     wait_healthy,
 )
 
+from tfgen.cli import describe
+from tfgen.cli import toolchain as toolchain_from_environment
 from tfgen.errors import TfgenError
 from tfgen.terraform import Terraform, offline, offline_workdir
-from tfgen.toolchain import opa_binary
+from tfgen.toolchain import Toolchain
 
 # A test that uses one of these fixtures, directly or through another fixture, gets the marker:
 # `-m "not docker"` deselects exactly the tests that need Docker.
@@ -40,17 +43,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def opa_bin() -> Path:
+    """The OPA binary the command line would use (TFGEN_OPA_BIN, the cache, or PATH)."""
     try:
-        return opa_binary()
+        return toolchain_from_environment().opa()
     except TfgenError as exc:
-        missing("OPA", exc.message)
+        missing("OPA", describe(exc))
         raise
+
+
+@pytest.fixture(scope="session")
+def toolchain(opa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Toolchain:
+    """The pinned OPA and a per-session cache: compiled packs and bundles never go to the user's."""
+    return Toolchain(opa_bin=opa_bin, cache_dir=tmp_path_factory.getbasetemp() / "cache")
 
 
 @pytest.fixture(scope="session")
 def terraform() -> Terraform:
     try:
-        return offline(Terraform.find())
+        return offline(Terraform.find(None, os.environ), toolchain=toolchain_from_environment())
     except TfgenError as exc:
         missing("Terraform", exc.message)
         raise

@@ -19,6 +19,7 @@ from tfgen import bundle_sign
 from tfgen.cli import main
 from tfgen.errors import InputError
 from tfgen.rulepack import find_pack
+from tfgen.toolchain import Toolchain
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -79,9 +80,9 @@ def unsigned_bundle(opa_bin: Path, target: Path, revision: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def unsigned(opa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def unsigned(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("bundle") / "unsigned.tar.gz"
-    return bundle_sign.build(find_pack(REGO), target)
+    return bundle_sign.build(find_pack(REGO), target, toolchain=toolchain)
 
 
 def signed(unsigned: Path, tmp_path: Path, key: Path, alg: str) -> Path:

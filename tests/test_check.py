@@ -18,8 +18,9 @@ from helpers import FIXTURES, REGO, PlanFn
 
 from tfgen import __version__
 from tfgen.cli import main
-from tfgen.engines import open_engine
+from tfgen.engines import EngineOptions, open_engine
 from tfgen.rulepack import find_pack
+from tfgen.toolchain import Toolchain
 
 pytestmark = [pytest.mark.opa, pytest.mark.terraform, pytest.mark.usefixtures("isolated")]
 
@@ -145,7 +146,7 @@ def test_compliant_plan_exits_0(
     assert report["findings"] == []
 
 
-def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn) -> None:
+def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn, toolchain: Toolchain) -> None:
     """Per-plan evaluation time stays small for 1,000 KMS keys (recorded, loosely bounded)."""
     plan = plan_module(MODULES / "rotation_off")
     key = plan["resource_changes"][0]
@@ -153,7 +154,7 @@ def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn) -> None:
         {**key, "address": f"aws_kms_key.k{i}", "name": f"k{i}"} for i in range(1000)
     ]
     pack = find_pack(REGO)
-    engine = open_engine("embedded", pack)
+    engine = open_engine("embedded", pack, options=EngineOptions(toolchain=toolchain))
     try:
         engine.evaluate({"resource_changes": []})
         started = time.perf_counter()

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from tfgen.errors import EngineError
 from tfgen.evaluate import evaluate_plans
 from tfgen.model import Finding, PlanInfo
 from tfgen.rulepack import RulePack, find_pack
-from tfgen.toolchain import pins
+from tfgen.toolchain import Toolchain, pins
 
 pytestmark = [pytest.mark.docker, pytest.mark.opa]
 
@@ -62,7 +63,7 @@ def opa_image(docker_client: Any) -> str:
 
 
 @pytest.fixture
-def project(opa_image: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project(opa_image: str, monkeypatch: pytest.MonkeyPatch, opa_bin: Path) -> Iterator[Path]:
     """A copy of the compose project serving the fixture pack, on its own port and name."""
     # Not under pytest's 0700 tmp tree: the container runs as uid 1000 and reads the mounts.
     root = Path(tempfile.mkdtemp(prefix="tfgen-compose-"))
@@ -72,7 +73,7 @@ def project(opa_image: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in ("authz.rego", "authz.manifest"):
         shutil.copy(ROOT / "deploy" / "opa" / name, root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
-    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz")
+    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz", opa_bin)
     monkeypatch.setenv("TFGEN_OPA_BUNDLE", str(bundle))
     monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
@@ -158,7 +159,10 @@ def test_compose_file_is_valid_and_hardened(
 
 
 def test_compose_up_is_healthy_and_enforces_the_token(
-    project: Path, cleanup: None, monkeypatch: pytest.MonkeyPatch
+    project: Path,
+    cleanup: None,
+    monkeypatch: pytest.MonkeyPatch,
+    toolchain: Toolchain,
 ) -> None:
     monkeypatch.setenv("TFGEN_OPA_TOKEN", TOKEN)
     up = compose(project, "up", "-d")
@@ -199,6 +203,7 @@ def test_compose_up_is_healthy_and_enforces_the_token(
             compose_env=dict(os.environ),
             compose_file=project / "docker-compose.yml",
             token=TOKEN,
+            toolchain=toolchain,
         )
         assert docker_engine.started is False
         docker_engine.close()
@@ -249,11 +254,17 @@ def _state(name: str) -> str:
 
 
 def test_docker_engine_runs_a_hardened_container_and_removes_it(
-    project: Path, cleanup: None, docker_client: Any
+    project: Path,
+    cleanup: None,
+    docker_client: Any,
+    toolchain: Toolchain,
 ) -> None:
     pack = find_pack(project / "rego")
     engine = DockerEngine(
-        pack, compose_env=dict(os.environ), compose_file=project / "docker-compose.yml"
+        pack,
+        compose_env=dict(os.environ),
+        compose_file=project / "docker-compose.yml",
+        toolchain=toolchain,
     )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     try:
@@ -282,18 +293,27 @@ def test_docker_engine_runs_a_hardened_container_and_removes_it(
 
 
 def test_keep_running_then_reuse_then_opa_down(
-    project: Path, cleanup: None, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    cleanup: None,
+    capsys: pytest.CaptureFixture[str],
+    toolchain: Toolchain,
 ) -> None:
     pack = find_pack(project / "rego")
     compose_file = project / "docker-compose.yml"
     name = os.environ["TFGEN_OPA_CONTAINER"]
     first = DockerEngine(
-        pack, compose_env=dict(os.environ), compose_file=compose_file, keep_running=True
+        pack,
+        compose_env=dict(os.environ),
+        compose_file=compose_file,
+        keep_running=True,
+        toolchain=toolchain,
     )
     first.close()
     assert first.started is True
     assert _state(name) == "running"
-    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
+    second = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=compose_file, toolchain=toolchain
+    )
     assert second.started is False
     assert second.notices() == (f"reused running container {name}",)
     second.close()
@@ -311,11 +331,17 @@ def test_keep_running_then_reuse_then_opa_down(
 
 
 def test_container_stopped_mid_run_is_an_error(
-    project: Path, cleanup: None, docker_client: Any
+    project: Path,
+    cleanup: None,
+    docker_client: Any,
+    toolchain: Toolchain,
 ) -> None:
     pack = find_pack(project / "rego")
     engine = DockerEngine(
-        pack, compose_env=dict(os.environ), compose_file=project / "docker-compose.yml"
+        pack,
+        compose_env=dict(os.environ),
+        compose_file=project / "docker-compose.yml",
+        toolchain=toolchain,
     )
     container = docker_client.containers.get(os.environ["TFGEN_OPA_CONTAINER"])
 
@@ -353,14 +379,20 @@ def _fixture_dirs() -> list[Path]:
 
 @pytest.mark.terraform
 def test_differential_embedded_vs_docker_on_every_fixture_plan(
-    plan_module: PlanFn, opa_image: str, cleanup: None, monkeypatch: pytest.MonkeyPatch
+    plan_module: PlanFn,
+    opa_image: str,
+    cleanup: None,
+    monkeypatch: pytest.MonkeyPatch,
+    toolchain: Toolchain,
 ) -> None:
     """The real rule pack through the embedded engine and a real OPA container: same findings."""
     monkeypatch.setenv("TFGEN_OPA_IMAGE", opa_image)
     monkeypatch.setenv("TFGEN_OPA_PORT", str(free_port()))
     monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"tfgen-test-{uuid.uuid4().hex[:8]}")
     compose_file = ROOT / "docker-compose.yml"
-    options = EngineOptions(compose_file=compose_file, compose_env=dict(os.environ))
+    options = EngineOptions(
+        compose_file=compose_file, compose_env=dict(os.environ), toolchain=toolchain
+    )
     pack = find_pack(REGO)
     plans = [(_info(str(d.relative_to(FIXTURES))), plan_module(d)) for d in _fixture_dirs()]
     assert len(plans) >= 2
@@ -414,19 +446,24 @@ def test_an_image_that_cannot_be_had_is_exit_2(
     assert "set TFGEN_OPA_IMAGE" in err[0]
 
 
-def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: None) -> None:
+def test_own_container_with_an_older_pack_is_recreated(
+    project: Path, cleanup: None, toolchain: Toolchain
+) -> None:
     compose_file = project / "docker-compose.yml"
     first = DockerEngine(
         find_pack(project / "rego"),
         compose_env=dict(os.environ),
         compose_file=compose_file,
         keep_running=True,
+        toolchain=toolchain,
     )
     first.close()
     rule = project / "rego" / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("does not rotate", "does not rotate its key"))
     pack = find_pack(project / "rego")
-    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
+    second = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=compose_file, toolchain=toolchain
+    )
     try:
         assert second.started is True
         report = evaluate_plans([(_info("k"), KEY_PLAN)], second, pack)
@@ -437,7 +474,10 @@ def test_own_container_with_an_older_pack_is_recreated(project: Path, cleanup: N
 
 
 def test_a_taken_port_is_an_error_and_leaves_no_container(
-    project: Path, cleanup: None, docker_client: Any
+    project: Path,
+    cleanup: None,
+    docker_client: Any,
+    toolchain: Toolchain,
 ) -> None:
     import socket
 
@@ -449,6 +489,7 @@ def test_a_taken_port_is_an_error_and_leaves_no_container(
                 find_pack(project / "rego"),
                 compose_env=dict(os.environ),
                 compose_file=project / "docker-compose.yml",
+                toolchain=toolchain,
             )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     assert not docker_client.containers.list(all=True, filters={"name": name})
@@ -536,13 +577,17 @@ def test_a_run_never_removes_a_container_another_run_uses(
     cleanup: None,
     docker_client: Any,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    toolchain: Toolchain,
 ) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    own = replace(toolchain, cache_dir=tmp_path / "cache")
     pack = find_pack(project / "rego")
     compose_file = project / "docker-compose.yml"
-    first = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
-    second = DockerEngine(pack, compose_env=dict(os.environ), compose_file=compose_file)
+    first = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=compose_file, toolchain=own
+    )
+    second = DockerEngine(
+        pack, compose_env=dict(os.environ), compose_file=compose_file, toolchain=own
+    )
     name = os.environ["TFGEN_OPA_CONTAINER"]
     try:
         assert (first.started, second.started) == (True, False)

@@ -16,23 +16,13 @@ from tfgen.errors import EngineError
 from tfgen.evaluate import evaluate_plans, rule_input
 from tfgen.model import Finding, PlanInfo
 from tfgen.rulepack import RulePack, find_pack
+from tfgen.toolchain import Toolchain
 
 PACK = FIXTURES / "engines" / "pack"
 CONFLICT = FIXTURES / "engines" / "conflict"
 MODULES = FIXTURES / "engines" / "modules"
 
 pytestmark = pytest.mark.opa
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Wasm builds go to a per-session cache, never the user's."""
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-@pytest.fixture(autouse=True)
-def _opa_pinned(opa_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
 
 
 def copy_pack(tmp_path: Path, source: Path = PACK) -> Path:
@@ -53,10 +43,12 @@ def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str
 
 # Engines.
 @pytest.mark.terraform
-def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> None:
+def test_embedded_finds_rotation_off_key_in_a_real_plan(
+    plan_module: PlanFn, toolchain: Toolchain
+) -> None:
     plan = plan_module(MODULES / "rotation_off")
     pack = find_pack(PACK)
-    engine = open_engine("embedded", pack)
+    engine = open_engine("embedded", pack, options=EngineOptions(toolchain=toolchain))
     try:
         report = evaluate_plans([(info("rotation_off"), plan)], engine, pack)
     finally:
@@ -77,14 +69,19 @@ def test_embedded_finds_rotation_off_key_in_a_real_plan(plan_module: PlanFn) -> 
 
 
 @pytest.mark.terraform
-def test_embedded_and_opa_server_agree_with_config(plan_module: PlanFn, opa_serve: ServeFn) -> None:
+def test_embedded_and_opa_server_agree_with_config(
+    plan_module: PlanFn, opa_serve: ServeFn, toolchain: Toolchain
+) -> None:
     plans = [(info(name), plan_module(MODULES / name)) for name in ("rotation_off", "mixed")]
     pack = find_pack(PACK)
     url = opa_serve(PACK)
     reports = []
     for name in ("embedded", "opa"):
         engine = open_engine(
-            name, pack, {"min_deletion_window_days": 14}, EngineOptions(opa_url=url)
+            name,
+            pack,
+            {"min_deletion_window_days": 14},
+            EngineOptions(opa_url=url, toolchain=toolchain),
         )
         try:
             reports.append(evaluate_plans(plans, engine, pack))
@@ -106,7 +103,7 @@ def test_embedded_and_opa_server_agree_with_config(plan_module: PlanFn, opa_serv
     assert server.tool["engine"] == "opa"
 
 
-def test_default_config_applies_without_tfgen_config() -> None:
+def test_default_config_applies_without_tfgen_config(toolchain: Toolchain) -> None:
     key = {
         "address": "aws_kms_key.k",
         "type": "aws_kms_key",
@@ -117,7 +114,7 @@ def test_default_config_applies_without_tfgen_config() -> None:
     }
     pack = find_pack(PACK)
     for config, expected in (({}, ["FIX-002"]), ({"min_deletion_window_days": 7}, [])):
-        engine = open_engine("embedded", pack, config)
+        engine = open_engine("embedded", pack, config, EngineOptions(toolchain=toolchain))
         try:
             decision = engine.evaluate({"resource_changes": [key]})
         finally:
@@ -157,7 +154,9 @@ def test_load_pack_uploads_the_rules_through_the_policy_api(opa_serve: ServeFn) 
     assert [r["rule_id"] for r in decision["deny"]] == ["FIX-001"]
 
 
-def test_conflict_error_is_an_engine_error_on_both_engines(opa_serve: ServeFn) -> None:
+def test_conflict_error_is_an_engine_error_on_both_engines(
+    opa_serve: ServeFn, toolchain: Toolchain
+) -> None:
     pack = find_pack(CONFLICT)
     plan = {"resource_changes": [{"address": "k", "type": "aws_kms_key"}]}
     url = opa_serve(CONFLICT)
@@ -165,7 +164,7 @@ def test_conflict_error_is_an_engine_error_on_both_engines(opa_serve: ServeFn) -
         ("embedded", "evaluation failed"),
         ("opa", "HTTP 500: eval_conflict_error"),
     ):
-        engine = open_engine(name, pack, options=EngineOptions(opa_url=url))
+        engine = open_engine(name, pack, options=EngineOptions(opa_url=url, toolchain=toolchain))
         try:
             with pytest.raises(EngineError, match=pattern):
                 engine.evaluate(plan)
@@ -189,7 +188,9 @@ def test_engine_failure_is_recorded_and_stops_the_run(opa_serve: ServeFn) -> Non
     assert report.exit_code == 2
 
 
-def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(tmp_path: Path) -> None:
+def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(
+    tmp_path: Path, toolchain: Toolchain
+) -> None:
     root = copy_pack(tmp_path)
     rule = root / "tfgen" / "rules" / "kms" / "window" / "window.rego"
     rule.write_text(
@@ -200,7 +201,7 @@ def test_a_builtin_the_embedded_engine_lacks_is_refused_up_front(tmp_path: Path)
     with pytest.raises(
         EngineError, match=r"calls time\.now_ns, which the embedded engine cannot run"
     ):
-        open_engine("embedded", RulePack(root))
+        open_engine("embedded", RulePack(root), options=EngineOptions(toolchain=toolchain))
 
 
 def test_a_report_evaluated_with_another_configuration_is_an_error() -> None:
@@ -213,7 +214,7 @@ def test_a_report_evaluated_with_another_configuration_is_an_error() -> None:
         decision(report, "here", {"min_deletion_window_days": 7})
 
 
-def test_embedded_returns_a_decision_larger_than_ten_megabytes() -> None:
+def test_embedded_returns_a_decision_larger_than_ten_megabytes(toolchain: Toolchain) -> None:
     """opa-py-wasm stops reading a result string at 10 MB unless told otherwise (seen at 50k)."""
     sid = "s" * 1_100_000
     statements = [
@@ -243,7 +244,7 @@ def test_embedded_returns_a_decision_larger_than_ten_megabytes() -> None:
             "after_unknown": {},
         },
     }
-    engine = open_engine("embedded", find_pack())
+    engine = open_engine("embedded", find_pack(), options=EngineOptions(toolchain=toolchain))
     try:
         result = engine.evaluate({"format_version": "1.2", "resource_changes": [key]})
     finally:

@@ -16,6 +16,7 @@ from tfgen.engines import EngineOptions, open_engine
 from tfgen.evaluate import evaluate_plans
 from tfgen.model import PlanInfo
 from tfgen.rulepack import find_pack
+from tfgen.toolchain import Toolchain
 
 pytestmark = pytest.mark.opa
 
@@ -50,12 +51,12 @@ PLANS = [(_info(f"p{i:02d}"), _plan(f"k{i:02d}", rotation=i % 3 == 0)) for i in 
 
 @pytest.mark.parametrize("engine_name", ["embedded", "opa"])
 def test_results_keep_input_order_whatever_the_concurrency(
-    engine_name: str, opa_server: str, isolated: None
+    engine_name: str, opa_server: str, toolchain: Toolchain
 ) -> None:
     pack = find_pack(REGO)
     reports = []
     for jobs in (1, 4):
-        options = EngineOptions(opa_url=opa_server, jobs=jobs)
+        options = EngineOptions(opa_url=opa_server, jobs=jobs, toolchain=toolchain)
         engine = open_engine(engine_name, pack, options=options)
         try:
             reports.append(evaluate_plans(iter(PLANS), engine, pack, jobs=jobs))
@@ -87,7 +88,7 @@ def test_the_first_engine_failure_ends_the_run_at_the_same_plan(opa_serve: Serve
 
 
 def test_the_gate_reads_each_plan_file_only_when_it_gets_there(
-    tmp_path: Path, isolated: None
+    tmp_path: Path, toolchain: Toolchain
 ) -> None:
     """The third file is removed once the first plan is evaluated: it was not read up front."""
     paths = []
@@ -106,9 +107,8 @@ def test_the_gate_reads_each_plan_file_only_when_it_gets_there(
             paths[2].unlink()
 
     pack = find_pack(REGO)
-    report = gate.run(
-        batch, pack, Config(), options=EngineOptions(jobs=1), progress=progress, base=tmp_path
-    )
+    options = EngineOptions(jobs=1, toolchain=toolchain)
+    report = gate.run(batch, pack, Config(), options=options, progress=progress, base=tmp_path)
     assert [p.path for p in report.plans] == [str(paths[0]), str(paths[1])]
     assert report.errors == (f"{paths[2]}: no such file",)
     assert {f.address for f in report.findings if f.rule_id == "KMS-001"} == {

@@ -26,7 +26,7 @@ from helpers import FIXTURES, ROOT, free_port, missing
 from tfgen.bundle import build
 from tfgen.engines.docker_opa import LABEL_OWNER
 from tfgen.rulepack import RulePack
-from tfgen.toolchain import pins
+from tfgen.toolchain import Toolchain, pins
 
 pytestmark = [pytest.mark.docker, pytest.mark.opa]
 
@@ -131,7 +131,7 @@ class Project:
 
 
 @pytest.fixture
-def project(image: str, docker_client: Any) -> Iterator[Project]:
+def project(image: str, docker_client: Any, opa_bin: Path) -> Iterator[Project]:
     # Not under pytest's 0700 tmp tree: the container runs as uid 1000 and reads the mounts.
     root = Path(tempfile.mkdtemp(prefix="tfgen-hard-"))
     root.chmod(0o755)
@@ -141,7 +141,7 @@ def project(image: str, docker_client: Any) -> Iterator[Project]:
         shutil.copy(ROOT / "deploy" / "opa" / name, root / "deploy" / "opa")
     shutil.copytree(PACK, root / "rego")
     shutil.copytree(SLOW, root / "rego" / "tfgen" / "rules" / "kms" / "slow")
-    build(RulePack(root / "rego"), root / "bundle.tar.gz")
+    build(RulePack(root / "rego"), root / "bundle.tar.gz", opa_bin)
     for path in root.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     proj = Project(root, image)
@@ -381,7 +381,9 @@ def test_token_from_the_environment_protects_a_tfgen_started_container(
 
 
 def test_configuration_survives_an_opa_restart_between_plans(
-    project: Project, docker_client: Any
+    project: Project,
+    docker_client: Any,
+    toolchain: Toolchain,
 ) -> None:
     from tfgen.engines.docker_opa import DockerEngine
     from tfgen.errors import EngineError
@@ -393,6 +395,7 @@ def test_configuration_survives_an_opa_restart_between_plans(
         {"min_deletion_window_days": 7},
         compose_env=project.env,
         compose_file=project.root / "docker-compose.yml",
+        toolchain=toolchain,
     )
     try:
         before = sorted(r["rule_id"] for r in [*engine.evaluate(doc)["deny"]])

@@ -8,10 +8,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tfgen"
 
-# Toolchain locations (OPA binary, cache, provider mirror) are still read where they are used;
-# Terraform's child process inherits the environment on purpose.
-ENVIRON_ALLOWED = {"toolchain.py", "terraform/command.py", "terraform/offline.py", "redact.py"}
-
 
 def _core_modules() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts)
@@ -34,7 +30,7 @@ def test_the_core_reads_no_environment_variables() -> None:
         for p in _core_modules()
         if {"os.environ", "os.getenv"} & _names(p)
     }
-    assert readers <= ENVIRON_ALLOWED
+    assert readers == set()
 
 
 def test_the_core_never_prints_or_exits() -> None:

@@ -18,12 +18,13 @@ from helpers import FIXTURES, REGO, ROOT, PlanFn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfgen.engines import open_engine
+from tfgen.engines import EngineOptions, open_engine
 from tfgen.engines.base import Engine
 from tfgen.evaluate import rule_input
 from tfgen.redact import redact_plan
 from tfgen.ruleinput import InputNeeds, input_keys, input_needs, prune, undeclared_types
 from tfgen.rulepack import RulePack, find_pack
+from tfgen.toolchain import Toolchain
 
 PACK = find_pack(REGO)
 RULE_CASES = sorted(p.parent for p in (FIXTURES / "rules").glob("*/*/expected.json"))
@@ -139,8 +140,8 @@ def test_prune_keeps_what_is_read_and_shares_it() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedded(opa_bin: Path) -> Iterator[Engine]:
-    engine = open_engine("embedded", PACK)
+def embedded(toolchain: Toolchain) -> Iterator[Engine]:
+    engine = open_engine("embedded", PACK, options=EngineOptions(toolchain=toolchain))
     yield engine
     engine.close()
 

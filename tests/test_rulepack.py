@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 from helpers import FIXTURES, REGO
 
 from tfgen import __version__
-from tfgen.engines import open_engine
+from tfgen.cli import describe
+from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import InputError, ToolchainError
 from tfgen.rulepack import RulePack, find_pack
+from tfgen.toolchain import Toolchain
 from tfgen.wasmbuild import (
     SHIPPED_DIR,
     SHIPPED_MANIFEST,
@@ -44,13 +47,12 @@ def test_committed_build_is_the_build_of_rego() -> None:
     assert shipped.path.read_bytes()[:4] == b"\0asm"
 
 
-def test_the_shipped_pack_needs_no_opa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
-    compiled = compiled_pack(RulePack(REGO))
+def test_the_shipped_pack_needs_no_opa(tmp_path: Path) -> None:
+    no_opa = Toolchain(opa_bin=tmp_path / "no-opa-here", cache_dir=tmp_path / "empty-cache")
+    compiled = compiled_pack(RulePack(REGO), no_opa)
     assert compiled.shipped
     assert compiled.path == SHIPPED_DIR / SHIPPED_WASM
-    assert policy_origin(RulePack(REGO)).startswith("shipped Wasm build of rule pack")
+    assert policy_origin(RulePack(REGO), no_opa).startswith("shipped Wasm build of rule pack")
     assert not (tmp_path / "empty-cache").exists()
 
 
@@ -145,40 +147,32 @@ def test_digest_follows_policy_files_not_tests(tmp_path: Path) -> None:
     assert RulePack(root).digest != before
 
 
-@pytest.mark.usefixtures("isolated")
-def test_wasm_is_built_once_then_reused_without_opa(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+def test_wasm_is_built_once_then_reused_without_opa(opa_bin: Path, tmp_path: Path) -> None:
+    tools = Toolchain(opa_bin=opa_bin, cache_dir=tmp_path / "cache")
     pack = RulePack(copy_pack(tmp_path))
-    built = build_wasm(pack)
-    assert built == wasm_path(pack)
+    built = build_wasm(pack, tools)
+    assert built == wasm_path(pack, tools)
     assert built.read_bytes()[:4] == b"\0asm"
     stamp = built.stat().st_mtime_ns
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    assert build_wasm(RulePack(pack.root)).stat().st_mtime_ns == stamp
-    engine = open_engine("embedded", RulePack(pack.root))
+    no_opa = replace(tools, opa_bin=tmp_path / "no-opa-here")
+    assert build_wasm(RulePack(pack.root), no_opa).stat().st_mtime_ns == stamp
+    engine = open_engine("embedded", RulePack(pack.root), options=EngineOptions(toolchain=no_opa))
     engine.close()
 
 
-@pytest.mark.usefixtures("isolated")
-def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+def test_no_opa_and_no_cached_wasm_is_a_toolchain_error(tmp_path: Path) -> None:
     pack = RulePack(copy_pack(tmp_path))
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(tmp_path / "no-opa-here"))
-    with pytest.raises(
-        ToolchainError, match=r"needs OPA to compile it to Wasm: TFGEN_OPA_BIN=.*no such file"
-    ):
-        open_engine("embedded", pack)
+    no_opa = Toolchain(opa_bin=tmp_path / "no-opa-here", cache_dir=tmp_path / "empty-cache")
+    with pytest.raises(ToolchainError, match=r"needs OPA to compile it to Wasm: opa_bin=") as exc:
+        open_engine("embedded", pack, options=EngineOptions(toolchain=no_opa))
+    assert exc.value.parameter == "opa_bin"
+    assert describe(exc.value).endswith(f"TFGEN_OPA_BIN={tmp_path / 'no-opa-here'}: no such file")
 
 
-@pytest.mark.usefixtures("isolated")
-def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path) -> None:
+def test_a_pack_that_does_not_compile_names_the_error(tmp_path: Path, toolchain: Toolchain) -> None:
     root = copy_pack(tmp_path)
     rule = root / "tfgen" / "rules" / "kms" / "rotation" / "rotation.rego"
     rule.write_text(rule.read_text().replace("rc.type ==", "rc.type = = "))
     with pytest.raises(ToolchainError, match=r"does not compile: .*rego_parse_error"):
-        open_engine("embedded", RulePack(root))
-    assert not wasm_path(RulePack(root)).exists()
+        open_engine("embedded", RulePack(root), options=EngineOptions(toolchain=toolchain))
+    assert not wasm_path(RulePack(root), toolchain).exists()

@@ -14,6 +14,7 @@ import pytest
 from helpers import FIXTURES, REGO, ROOT, PlanFn, missing
 
 from tfgen.terraform import OFFLINE_PROVIDER_BLOCK, Terraform
+from tfgen.toolchain import Toolchain
 
 RULE_FIXTURES = FIXTURES / "rules"
 CASES = sorted(p.parent for p in RULE_FIXTURES.glob("*/*/expected.json"))
@@ -53,12 +54,12 @@ def eval_opa(opa_bin: Path, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def wasm_policy(opa_bin: Path) -> Iterator[Any]:
+def wasm_policy(toolchain: Toolchain) -> Iterator[Any]:
     """The product's embedded engine: the pack compiled once by `opa build -t wasm`, in-process."""
     from tfgen.engines.embedded import EmbeddedEngine
     from tfgen.rulepack import find_pack
 
-    engine = EmbeddedEngine(find_pack(REGO))
+    engine = EmbeddedEngine(find_pack(REGO), toolchain=toolchain)
     yield engine
     engine.close()
 

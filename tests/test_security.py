@@ -25,7 +25,7 @@ from tfgen.toolchain import pins
 
 
 @pytest.fixture
-def compose_project(docker_client: Any) -> Iterator[tuple[str, int]]:
+def compose_project(docker_client: Any, opa_bin: Path) -> Iterator[tuple[str, int]]:
     """docker-compose up of the repository's compose file (fixture pack), as a user would run it."""
     import docker.errors
 
@@ -43,7 +43,7 @@ def compose_project(docker_client: Any) -> Iterator[tuple[str, int]]:
     for file in ("authz.rego", "authz.manifest"):
         shutil.copy(ROOT / "deploy" / "opa" / file, root / "deploy" / "opa")
     shutil.copytree(FIXTURES / "engines" / "pack", root / "rego")
-    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz")
+    bundle = build(RulePack(root / "rego"), root / "bundle.tar.gz", opa_bin)
     name, port = f"tfgen-sec-{uuid.uuid4().hex[:8]}", free_port()
     env = {
         **os.environ,

@@ -51,11 +51,11 @@ def test_offline_plan_honours_the_lock_file(
 def test_a_tampered_mirror_zip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated: None
 ) -> None:
-    from tfgen.toolchain import cache_dir
+    from tfgen.cli import toolchain
 
     version = pins()["aws_provider_mirror"]
     zip_path = (
-        cache_dir()
+        toolchain().cache_dir
         / "provider-mirror"
         / "registry.terraform.io"
         / "hashicorp"

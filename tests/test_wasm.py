@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tfgen.engines.wasm import imported_memory_pages
 from tfgen.rulepack import find_pack
+from tfgen.toolchain import Toolchain
 from tfgen.wasmbuild import build_wasm
 
 
@@ -33,6 +32,6 @@ def test_no_memory_import_or_not_wasm_is_none() -> None:
     assert imported_memory_pages(b"not wasm") is None
 
 
-def test_the_compiled_rule_pack_imports_its_memory(opa_bin: Path) -> None:
-    pages = imported_memory_pages(build_wasm(find_pack()).read_bytes())
+def test_the_compiled_rule_pack_imports_its_memory(toolchain: Toolchain) -> None:
+    pages = imported_memory_pages(build_wasm(find_pack(), toolchain).read_bytes())
     assert pages is not None and pages >= 2

@@ -10,9 +10,10 @@ import pytest
 import wasmtime
 from helpers import FIXTURES
 
-from tfgen.engines import open_engine, wasmcache
+from tfgen.engines import EngineOptions, open_engine, wasmcache
 from tfgen.engines.wasmcache import cache_key, load_module
 from tfgen.rulepack import RulePack
+from tfgen.toolchain import Toolchain
 
 # A module that exports f() = 42, and another one (a different digest) that returns 7.
 WAT = '(module (func (export "f") (result i32) i32.const {}))'
@@ -146,16 +147,13 @@ def test_an_unwritable_cache_still_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.opa
-def test_the_embedded_engine_survives_a_corrupt_cache_entry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opa_bin: Path
-) -> None:
+def test_the_embedded_engine_survives_a_corrupt_cache_entry(tmp_path: Path, opa_bin: Path) -> None:
     """End to end: a damaged compiled module in the cache gives the same findings, then is sound."""
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TFGEN_OPA_BIN", str(opa_bin))
+    options = EngineOptions(toolchain=Toolchain(opa_bin=opa_bin, cache_dir=tmp_path / "cache"))
     pack = RulePack(PACK)
 
     def findings() -> str:
-        engine = open_engine("embedded", pack)
+        engine = open_engine("embedded", pack, options=options)
         try:
             return json.dumps(engine.evaluate(PLAN), sort_keys=True)
         finally:

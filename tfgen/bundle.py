@@ -18,7 +18,7 @@ from typing import Any
 from tfgen import __version__
 from tfgen.errors import EngineError, ToolchainError
 from tfgen.rulepack import RulePack
-from tfgen.toolchain import cache_dir, opa_binary, pins
+from tfgen.toolchain import Toolchain, pins
 
 # The data paths the bundle owns: OPA then refuses policy or data writes beneath them.
 ROOTS = ("main", "tfgen")
@@ -47,7 +47,7 @@ def stage(pack: RulePack, directory: Path) -> Path:
 
 def build(pack: RulePack, target: Path, opa: Path | None = None) -> Path:
     """`opa build -b` of the staged pack into `target` (a .tar.gz), written atomically."""
-    opa = opa or opa_binary()
+    opa = opa or Toolchain().opa()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".bundle-") as tmp:
         staged = stage(pack, Path(tmp) / "pack")
@@ -67,12 +67,13 @@ def build(pack: RulePack, target: Path, opa: Path | None = None) -> Path:
     return target
 
 
-def cached(pack: RulePack) -> Path:
+def cached(pack: RulePack, toolchain: Toolchain | None = None) -> Path:
     """The pack's bundle in the cache, keyed by digest, tfgen and OPA versions; built once."""
     key = hashlib.sha256(f"{pack.digest}\0{__version__}\0opa-{pins()['opa']}".encode())
-    target = cache_dir() / "bundles" / f"{key.hexdigest()[:32]}.tar.gz"
+    toolchain = toolchain or Toolchain()
+    target = toolchain.cache_dir / "bundles" / f"{key.hexdigest()[:32]}.tar.gz"
     if not target.is_file():
-        build(pack, target)
+        build(pack, target, toolchain.opa())
     return target
 
 

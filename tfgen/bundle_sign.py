@@ -21,7 +21,7 @@ from tfgen import bundle
 from tfgen.errors import InputError, ToolchainError
 from tfgen.fileio import check_target, write_bytes_atomic
 from tfgen.rulepack import RulePack
-from tfgen.toolchain import opa_binary
+from tfgen.toolchain import Toolchain
 
 ALGORITHMS = ("RS256", "ES256", "HS256")
 MANIFEST, SIGNATURES, DATA = ".manifest", ".signatures.json", "data.json"
@@ -81,20 +81,24 @@ def build(
     key: Path | None = None,
     algorithm: str = "RS256",
     force: bool = False,
+    toolchain: Toolchain | None = None,
 ) -> Path:
     """The pack's bundle (revision = pack digest), signed with `key` if given, written to `target`."""
     check_target(target, force=force)
     if key is not None:
         check_key(key, algorithm, private=True)
     with tempfile.TemporaryDirectory(prefix="tfgen-bundle-") as tmp:
-        built = bundle.build(pack, Path(tmp) / "bundle.tar.gz")
+        toolchain = toolchain or Toolchain()
+        built = bundle.build(pack, Path(tmp) / "bundle.tar.gz", toolchain.opa())
         if key is not None:
-            built = sign(built, Path(tmp) / "signed.tar.gz", key, algorithm)
+            built = sign(built, Path(tmp) / "signed.tar.gz", key, algorithm, toolchain)
         write_bytes_atomic(target, built.read_bytes(), force=force)
     return target
 
 
-def sign(bundle: Path, target: Path, key: Path, algorithm: str, opa: Path | None = None) -> Path:
+def sign(
+    bundle: Path, target: Path, key: Path, algorithm: str, toolchain: Toolchain | None = None
+) -> Path:
     """`bundle` rebuilt by `opa build` with a `.signatures.json` signed by `key`, into `target`."""
     check_key(key, algorithm, private=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".sign-") as tmp:
@@ -104,14 +108,14 @@ def sign(bundle: Path, target: Path, key: Path, algorithm: str, opa: Path | None
         _write_tree(members, staged)
         partial = Path(tmp) / "signed.tar.gz"
         args = [".", "--signing-key", str(key.resolve()), "--signing-alg", algorithm]
-        failure = _opa_build([*args, "-o", str(partial)], staged, opa)
+        failure = _opa_build([*args, "-o", str(partial)], staged, toolchain)
         if failure:
             raise InputError(str(key), f"cannot sign the bundle with {algorithm}: {failure}")
         partial.replace(target)
     return target
 
 
-def verify(bundle: Path, key: Path, algorithm: str, opa: Path | None = None) -> Verified:
+def verify(bundle: Path, key: Path, algorithm: str, toolchain: Toolchain | None = None) -> Verified:
     """The bundle's signature (checked by OPA) and its digest hold; InputError naming it if not."""
     check_key(key, algorithm, private=False)
     members = _read(bundle)
@@ -123,7 +127,7 @@ def verify(bundle: Path, key: Path, algorithm: str, opa: Path | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="tfgen-verify-") as tmp:
         args = [str(bundle.resolve()), "--verification-key", str(key.resolve())]
         args += ["--signing-alg", algorithm, "-o", str(Path(tmp) / "checked.tar.gz")]
-        failure = _opa_build(args, Path(tmp), opa)
+        failure = _opa_build(args, Path(tmp), toolchain)
         if failure:
             raise InputError(
                 str(bundle), f"signature does not verify with {key} ({algorithm}): {failure}"
@@ -214,9 +218,9 @@ def _empty(data: bytes) -> bool:
     return isinstance(document, dict) and not document
 
 
-def _opa_build(args: list[str], cwd: Path, opa: Path | None) -> str | None:
+def _opa_build(args: list[str], cwd: Path, toolchain: Toolchain | None) -> str | None:
     """Run `opa build -b ARGS`; None on success, else OPA's error in one line."""
-    binary = opa or opa_binary()
+    binary = (toolchain or Toolchain()).opa()
     try:
         proc = subprocess.run(
             [str(binary), "build", "-b", *args],

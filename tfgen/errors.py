@@ -26,7 +26,15 @@ class InputError(TfgenError):
 
 
 class ToolchainError(TfgenError):
-    """A component (OPA, Terraform, Docker) is missing or broken."""
+    """A component (OPA, Terraform, Docker) is missing or broken.
+
+    `parameter` is the toolchain setting the message names (`opa_bin=...`, `set opa_bin ...`),
+    so a caller can word it as its own setting.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class TerraformError(TfgenError):

@@ -21,6 +21,7 @@ from tfgen.ruleinput import input_needs
 from tfgen.rulepack import RulePack, find_pack, with_extra_rules
 from tfgen.sources import SourceMap, locate_findings
 from tfgen.suppressions import suppressions_in
+from tfgen.toolchain import Toolchain
 from tfgen.waivers import finalize
 
 Progress = Callable[[int, int], None]
@@ -107,6 +108,7 @@ def load_policy(
     skip_rules: Sequence[str] = (),
     baseline_file: Path | None = None,
     extra_rules: Path | None = None,
+    toolchain: Toolchain | None = None,
 ) -> tuple[RulePack, Config]:
     """The rule pack and the config with the overrides applied; what needs no plan."""
     pack = find_pack(rules)
@@ -118,7 +120,7 @@ def load_policy(
     config = config.with_selection(only_rules, skip_rules)
     extra = extra_rules or config.extra_rules
     if extra is not None:
-        pack = with_extra_rules(pack, extra)
+        pack = with_extra_rules(pack, extra, toolchain)
     if baseline_file is not None:
         config = config.with_baseline(load_baseline(baseline_file))
     check_rule_ids(config, {rule.rule_id for rule in pack.rules})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,7 +330,7 @@ def input_secrets(
     for path in var_files:
         values = _json_file(path) if path.suffix == ".json" else _hcl(path)
         found.update(s for name in names & set(values) for s in _strings(values[name]))
-    env = os.environ if environ is None else environ
+    env = environ or {}
     found.update(env[f"TF_VAR_{name}"] for name in names if f"TF_VAR_{name}" in env)
     return Secrets(frozenset(s for s in found if len(s) >= MIN_SCRUB_LENGTH))
 

@@ -17,7 +17,7 @@ import yaml
 from tfgen import __version__
 from tfgen.errors import InputError
 from tfgen.model import Enforcement, RelatedResource, RuleMeta, Severity
-from tfgen.toolchain import cache_dir
+from tfgen.toolchain import Toolchain
 
 ENTRYPOINT = "main/report"
 _REPO_REGO = Path(__file__).resolve().parent.parent / "rego"
@@ -100,7 +100,7 @@ def find_pack(path: str | Path | None = None) -> RulePack:
     return RulePack(root.resolve())
 
 
-def with_extra_rules(pack: RulePack, extra: Path) -> RulePack:
+def with_extra_rules(pack: RulePack, extra: Path, toolchain: Toolchain | None = None) -> RulePack:
     """The pack plus an organisation's rules from `extra` (`<group>/<name>/<name>.rego`).
 
     Each extra rule keeps the METADATA contract, lives in package `tfgen.rules.<group>.<name>`
@@ -142,7 +142,7 @@ def with_extra_rules(pack: RulePack, extra: Path) -> RulePack:
     for path in files:
         digest.update(path.relative_to(extra).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    target = cache_dir() / "packs" / digest.hexdigest()
+    target = (toolchain or Toolchain()).cache_dir / "packs" / digest.hexdigest()
     if not (target / "main" / "main.rego").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:

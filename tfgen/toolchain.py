@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TypedDict
@@ -33,30 +33,40 @@ def pins() -> Pins:
     return data
 
 
-def cache_dir() -> Path:
-    """Where builds and generated toolchain files are cached (outside the repo)."""
-    env = os.environ.get("TFGEN_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "tfgen"
+def default_cache_dir() -> Path:
+    """tfgen's cache when none is given: ~/.cache/tfgen."""
+    return Path.home() / ".cache" / "tfgen"
 
 
-def opa_binary() -> Path:
-    """The OPA binary: $TFGEN_OPA_BIN, the pinned build in the cache, or `opa` on PATH."""
-    env = os.environ.get("TFGEN_OPA_BIN")
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise ToolchainError(f"TFGEN_OPA_BIN={env}: no such file")
-        return path
-    cached = cache_dir() / "bin" / f"opa-{pins()['opa']}"
-    if cached.is_file():
-        return cached
-    found = shutil.which("opa")
-    if found:
-        return Path(found)
-    raise ToolchainError(
-        f"OPA {pins()['opa']} not found: install it (https://www.openpolicyagent.org/docs/"
-        "#running-opa) and put it on PATH as `opa`, or set TFGEN_OPA_BIN to the binary"
-    )
+@dataclass(frozen=True)
+class Toolchain:
+    """Where the real components are and where tfgen caches what it builds (the CLI fills it in).
+
+    `opa_bin` None: the pinned build in the cache, else `opa` on PATH. `provider_mirror` None:
+    tfgen's own mirror of the pinned AWS provider, in the cache.
+    """
+
+    opa_bin: Path | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    provider_mirror: Path | None = None
+
+    def opa(self) -> Path:
+        """The OPA binary: `opa_bin`, the pinned build in the cache, or `opa` on PATH."""
+        if self.opa_bin is not None:
+            if not self.opa_bin.is_file():
+                raise ToolchainError(f"opa_bin={self.opa_bin}: no such file", parameter="opa_bin")
+            return self.opa_bin
+        cached = self.cache_dir / "bin" / f"opa-{pins()['opa']}"
+        if cached.is_file():
+            return cached
+        found = shutil.which("opa")
+        if found:
+            return Path(found)
+        raise ToolchainError(
+            f"OPA {pins()['opa']} not found: install it (https://www.openpolicyagent.org/docs/"
+            "#running-opa) and put it on PATH as `opa`, or set opa_bin to the binary",
+            parameter="opa_bin",
+        )
 
 
 @functools.cache

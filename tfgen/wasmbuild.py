@@ -14,17 +14,17 @@ from typing import TypedDict
 
 from tfgen.errors import ToolchainError
 from tfgen.rulepack import ENTRYPOINT, TEST_ONLY, RulePack
-from tfgen.toolchain import cache_dir, opa_binary, opa_version, pins
+from tfgen.toolchain import Toolchain, opa_version, pins
 
 # The pack compiled at wheel build time, with its record (see setup.py).
 SHIPPED_DIR = Path(__file__).resolve().parent / "_wasm"
 SHIPPED_WASM, SHIPPED_MANIFEST = "policy.wasm", "policy.json"
 
 
-def wasm_path(pack: RulePack) -> Path:
+def wasm_path(pack: RulePack, toolchain: Toolchain) -> Path:
     """Where the pack's Wasm build is cached: keyed by the pack digest and the pinned OPA version."""
     key = hashlib.sha256(f"{pack.digest}\0opa-{pins()['opa']}\0{ENTRYPOINT}".encode()).hexdigest()
-    return cache_dir() / "wasm" / f"{key}.wasm"
+    return toolchain.cache_dir / "wasm" / f"{key}.wasm"
 
 
 @dataclass(frozen=True)
@@ -89,36 +89,37 @@ def shipped_wasm(pack: RulePack, directory: Path = SHIPPED_DIR) -> CompiledPack 
     return CompiledPack(path=path, shipped=True, origin=origin)
 
 
-def compiled_pack(pack: RulePack) -> CompiledPack:
+def compiled_pack(pack: RulePack, toolchain: Toolchain) -> CompiledPack:
     """The pack's Wasm: the shipped build when it is this pack, else built by OPA (cached)."""
     shipped = shipped_wasm(pack)
     if shipped is not None:
         return shipped
-    path = build_wasm(pack)
+    path = build_wasm(pack, toolchain)
     origin = f"rule pack {pack.root} compiled to Wasm by OPA {pins()['opa']} (cached at {path})"
     return CompiledPack(path=path, shipped=False, origin=origin)
 
 
-def policy_origin(pack: RulePack) -> str:
+def policy_origin(pack: RulePack, toolchain: Toolchain) -> str:
     """Where the embedded engine's policy comes from, without compiling anything."""
     shipped = shipped_wasm(pack)
     if shipped is not None:
         return shipped.origin
-    state = "cached" if wasm_path(pack).is_file() else "not built yet"
+    state = "cached" if wasm_path(pack, toolchain).is_file() else "not built yet"
     return f"rule pack {pack.root}, compiled to Wasm by OPA {pins()['opa']} on first use ({state})"
 
 
-def build_wasm(pack: RulePack) -> Path:
+def build_wasm(pack: RulePack, toolchain: Toolchain) -> Path:
     """The pack compiled to Wasm by the pinned OPA, built once and reused from the cache."""
-    target = wasm_path(pack)
+    target = wasm_path(pack, toolchain)
     if target.is_file():
         return target
     try:
-        opa = pinned_opa()
+        opa = pinned_opa(toolchain)
     except ToolchainError as exc:
         raise ToolchainError(
             f"rule pack {pack.root} is not the one tfgen ships compiled, so the embedded engine "
-            f"needs OPA to compile it to Wasm: {exc.message}"
+            f"needs OPA to compile it to Wasm: {exc.message}",
+            parameter=exc.parameter,
         ) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -128,14 +129,15 @@ def build_wasm(pack: RulePack) -> Path:
     return target
 
 
-def pinned_opa() -> Path:
-    """The OPA binary, refused unless it is the pinned version."""
-    opa = opa_binary()
+def pinned_opa(toolchain: Toolchain) -> Path:
+    """The toolchain's OPA binary, refused unless it is the pinned version."""
+    opa = toolchain.opa()
     version = opa_version(opa)
     if version != pins()["opa"]:
         raise ToolchainError(
             f"{opa} is OPA {version} but tfgen pins {pins()['opa']}: put OPA {pins()['opa']} "
-            "on PATH as `opa` or set TFGEN_OPA_BIN to it"
+            "on PATH as `opa` or set opa_bin to it",
+            parameter="opa_bin",
         )
     return opa
 

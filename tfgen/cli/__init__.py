@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TypeAlias
 
 from tfgen import __version__
-from tfgen.errors import InputError, TfgenError
+from tfgen.errors import InputError, TfgenError, ToolchainError
+from tfgen.toolchain import Toolchain, default_cache_dir
 
 # A string: argparse._SubParsersAction is not subscriptable at run time on Python 3.11.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -25,12 +26,18 @@ DESCRIPTION = (
 # Core errors name parameters; the user gave flags (or the variables behind them).
 _FLAGS = {"timeout": "--timeout", "engine": "--engine", "url": "--opa-url"}
 _REASONS = {"url": "the opa engine needs --opa-url or TFGEN_OPA_URL"}
+# Toolchain settings come from these variables (see toolchain()).
+_VARIABLES = {"opa_bin": "TFGEN_OPA_BIN"}
 
 
 def describe(exc: TfgenError) -> str:
     """An error's one line, in the command line's words."""
     if isinstance(exc, InputError) and exc.source in _FLAGS:
         return f"{_FLAGS[exc.source]}: {_REASONS.get(exc.source, exc.reason)}"
+    if isinstance(exc, ToolchainError) and exc.parameter in _VARIABLES:
+        name, variable = exc.parameter, _VARIABLES[exc.parameter]
+        text = exc.message.replace(f"{name}=", f"{variable}=")
+        return text.replace(f"set {name} ", f"set {variable} ")
     return exc.message
 
 
@@ -44,24 +51,35 @@ def env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def toolchain() -> Toolchain:
+    """The toolchain from TFGEN_OPA_BIN, TFGEN_CACHE_DIR and TFGEN_PROVIDER_MIRROR (unset: tfgen's
+    defaults); every command gets it as its `toolchain` default."""
+    return Toolchain(
+        opa_bin=env_path("TFGEN_OPA_BIN"),
+        cache_dir=env_path("TFGEN_CACHE_DIR") or default_cache_dir(),
+        provider_mirror=env_path("TFGEN_PROVIDER_MIRROR"),
+    )
+
+
 def _version_text() -> str:
     from tfgen.rulepack import find_pack
     from tfgen.terraform import Terraform
-    from tfgen.toolchain import opa_binary, opa_version, pins
+    from tfgen.toolchain import opa_version, pins
     from tfgen.wasmbuild import policy_origin
 
+    tools = toolchain()
     lines = [f"tfgen {__version__}"]
     try:
-        lines.append(f"policy: {policy_origin(find_pack())}")
+        lines.append(f"policy: {policy_origin(find_pack(), tools)}")
     except TfgenError as exc:
-        lines.append(f"policy unavailable: {exc.message}")
+        lines.append(f"policy unavailable: {describe(exc)}")
     try:
-        opa = opa_binary()
+        opa = tools.opa()
         lines.append(f"opa {opa_version(opa)} ({opa}; pinned {pins()['opa']})")
     except TfgenError as exc:
-        lines.append(f"opa unavailable: {exc.message}")
+        lines.append(f"opa unavailable: {describe(exc)}")
     try:
-        tf = Terraform.find(env_default("TFGEN_TERRAFORM"))
+        tf = Terraform.find(env_default("TFGEN_TERRAFORM"), os.environ)
         lines.append(f"terraform {tf.version()} ({' '.join(tf.command)})")
     except TfgenError as exc:
         lines.append(f"terraform unavailable: {exc.message}")
@@ -89,6 +107,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tfgen", description=DESCRIPTION)
     parser.add_argument("--version", action=_VersionAction)
+    parser.set_defaults(toolchain=toolchain())
     sub: Subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _register_all(sub)
     return parser

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tfgen import gate
 from tfgen.baseline import dumps, from_findings
-from tfgen.cli import Subparsers, options
+from tfgen.cli import Subparsers, describe, options
 from tfgen.fileio import check_target, write_text_atomic
 
 
@@ -34,7 +34,9 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_target(args.output, force=args.force)
-    pack, config = gate.load_policy(args.rules, args.config, extra_rules=args.extra_rules)
+    pack, config = gate.load_policy(
+        args.rules, args.config, extra_rules=args.extra_rules, toolchain=args.toolchain
+    )
     batch = gate.Batch.read(args.plans, args.source_dir)
     report = gate.run(
         batch,
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         options=options.engine_options(args),
         base=Path.cwd(),
+        describe=describe,
     )
     for error in report.errors:
         print(f"tfgen: error: {error}", file=sys.stderr)

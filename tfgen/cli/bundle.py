@@ -108,7 +108,7 @@ def _add_extra_rules(parser: argparse.ArgumentParser) -> None:
 
 def _pack(args: argparse.Namespace) -> RulePack:
     pack = find_pack(args.rules)
-    return with_extra_rules(pack, args.extra_rules) if args.extra_rules else pack
+    return with_extra_rules(pack, args.extra_rules, args.toolchain) if args.extra_rules else pack
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -117,7 +117,12 @@ def run_build(args: argparse.Namespace) -> int:
     pack = _pack(args)
     algorithm = args.signing_alg or "RS256"
     bundle_sign.build(
-        pack, args.output, key=args.signing_key, algorithm=algorithm, force=args.force
+        pack,
+        args.output,
+        key=args.signing_key,
+        algorithm=algorithm,
+        force=args.force,
+        toolchain=args.toolchain,
     )
     signed = f", signed with {algorithm}" if args.signing_key else ", unsigned"
     print(f"wrote {args.output}: rule pack {pack.version}, revision {pack.digest}{signed}")
@@ -141,7 +146,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    result = bundle_sign.verify(args.bundle, args.verification_key, args.signing_alg)
+    result = bundle_sign.verify(
+        args.bundle, args.verification_key, args.signing_alg, args.toolchain
+    )
     print(
         f"verified {args.bundle}: revision {result.revision}, roots {', '.join(result.roots)}, "
         f"{result.files} files, signed with {args.signing_alg} key id {result.key_id}"

@@ -80,10 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from tfgen.bundle import cached
     from tfgen.engines.container import token_file
     from tfgen.engines.docker_opa import DockerOpa, default_compose_file, load_service
-    from tfgen.toolchain import cache_dir
 
     pack = find_pack(args.rules)
-    bundle = cached(pack)
+    bundle = cached(pack, args.toolchain)
     if args.action == "bundle":
         print(bundle)
         return 0
@@ -96,13 +95,13 @@ def run(args: argparse.Namespace) -> int:
         if args.fleet:
             return code
     service = load_service(compose_file, bundle, env)
-    opa = DockerOpa(service, pack, cache_dir())
+    opa = DockerOpa(service, pack, args.toolchain.cache_dir)
     if args.action == "up":
         started = opa.up(args.timeout)
         opa.release(stop=False)
         verb = "started" if started else "already running:"
         print(f"{verb} {service.name} ({service.image}) at {service.url}")
-        token = token_file(cache_dir(), service.url)
+        token = token_file(args.toolchain.cache_dir, service.url)
         if token.is_file():
             print(f"bearer token (mode 0600, used by --engine opa|docker): {token}")
         return 0
@@ -119,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         return 3
     for s in states:
         owner = "tfgen" if s.started_by_tfgen else "other"
-        kept = token_file(cache_dir(), s.url) if s.url else None
+        kept = token_file(args.toolchain.cache_dir, s.url) if s.url else None
         shown = f"\ttoken={kept}" if kept is not None and kept.is_file() else ""
         print(
             f"{s.name}\t{s.status}\thealth={s.health}\t{s.url or '-'}\t{s.image}"
@@ -133,9 +132,8 @@ def _fleet(
     args: argparse.Namespace, pack: RulePack, compose_file: Path, env: dict[str, str]
 ) -> int:
     from tfgen.engines.fleet import Fleet, fleet_state
-    from tfgen.toolchain import cache_dir
 
-    state = fleet_state(cache_dir(), args.fleet_name)
+    state = fleet_state(args.toolchain.cache_dir, args.fleet_name)
     fleet = Fleet(compose_file, env, state, name=args.fleet_name, token=args.opa_token)
     if args.action == "down":
         removed = fleet.down()
@@ -147,7 +145,9 @@ def _fleet(
                 raise InputError(
                     "--bundle", "give the key the replicas verify it with (--verification-key)"
                 )
-            verified = fleet.publish(args.bundle, args.verification_key, args.signing_alg)
+            verified = fleet.publish(
+                args.bundle, args.verification_key, args.signing_alg, args.toolchain
+            )
             print(f"published {args.bundle}: revision {verified.revision}")
         elif not fleet.published:
             raise InputError(

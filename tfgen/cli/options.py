@@ -248,6 +248,7 @@ def prepare(args: argparse.Namespace) -> tuple[RulePack, Config]:
         skip_rules=args.skip_rule,
         baseline_file=args.baseline,
         extra_rules=args.extra_rules,
+        toolchain=args.toolchain,
     )
 
 
@@ -263,6 +264,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         load_pack=args.load_pack,
         jobs=args.jobs,
         allow_revision_change=args.allow_revision_change,
+        toolchain=args.toolchain,
     )
 
 
@@ -341,10 +343,9 @@ def _generated_token(args: argparse.Namespace) -> str | None:
         return None
     from tfgen.engines.container import read_token
     from tfgen.engines.opa import split_urls, without_userinfo
-    from tfgen.toolchain import cache_dir
 
     for url in split_urls(args.opa_url):
-        token = read_token(cache_dir(), without_userinfo(url.rstrip("/"))[0])
+        token = read_token(args.toolchain.cache_dir, without_userinfo(url.rstrip("/"))[0])
         if token:
             return token
     return None

@@ -73,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.save_plan, force=args.force)
     pack, config = options.prepare(args)
     plugin_dirs = [_existing_dir(p) for p in args.plugin_dir]
-    terraform = Terraform.find(args.terraform)
+    terraform = Terraform.find(args.terraform, os.environ)
     if args.offline:
         user_config = user_cli_config(os.environ, Path.home())
-        terraform = offline(terraform, plugin_dirs, user_config)
+        terraform = offline(terraform, plugin_dirs, user_config, args.toolchain)
     else:
         terraform = terraform.with_plugin_dirs(plugin_dirs)
     batch = Batch()

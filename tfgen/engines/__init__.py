@@ -10,6 +10,7 @@ from typing import Any, Literal, get_args
 from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, Engine
 from tfgen.errors import InputError
 from tfgen.rulepack import RulePack
+from tfgen.toolchain import Toolchain
 
 EngineName = Literal["embedded", "opa", "docker"]
 ENGINES: tuple[EngineName, ...] = get_args(EngineName)
@@ -43,6 +44,8 @@ class EngineOptions:
     jobs: int = 1
     # Accept plans judged by different bundle revisions in one run (a bundle update mid-run).
     allow_revision_change: bool = False
+    # Where the OPA binary is and where compiled packs and bundles are cached.
+    toolchain: Toolchain = field(default_factory=Toolchain)
 
 
 def open_engine(
@@ -61,7 +64,11 @@ def open_engine(
         from tfgen.engines.embedded import EmbeddedEngine
 
         return EmbeddedEngine(
-            pack, rule_config, timeout=max(opts.timeout, 1.0), instances=max(opts.jobs, 1)
+            pack,
+            rule_config,
+            timeout=max(opts.timeout, 1.0),
+            instances=max(opts.jobs, 1),
+            toolchain=opts.toolchain,
         )
     if name == "opa":
         if pack.extends is not None and not opts.load_pack:
@@ -104,5 +111,6 @@ def open_engine(
             timeout=opts.timeout,
             retries=opts.retries,
             keep_running=opts.keep_running,
+            toolchain=opts.toolchain,
         )
     raise InputError("engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -15,7 +15,7 @@ from tfgen.engines.compose import OpaService, default_compose_file, load_service
 from tfgen.engines.container import LABEL_OWNER, LABEL_ROLE, ContainerState, DockerOpa
 from tfgen.engines.opa import OpaServerEngine
 from tfgen.rulepack import RulePack
-from tfgen.toolchain import cache_dir
+from tfgen.toolchain import Toolchain
 
 __all__ = [
     "LABEL_OWNER",
@@ -47,13 +47,17 @@ class DockerEngine:
         retries: int = DEFAULT_RETRIES,
         keep_running: bool = False,
         health_timeout: float = HEALTH_TIMEOUT,
+        toolchain: Toolchain | None = None,
     ) -> None:
+        toolchain = toolchain or Toolchain()
         env = dict(compose_env or {})
         if token:
             env["TFGEN_OPA_TOKEN"] = token
-        self.service = load_service(compose_file or default_compose_file(pack), cached(pack), env)
+        self.service = load_service(
+            compose_file or default_compose_file(pack), cached(pack, toolchain), env
+        )
         self._keep = keep_running
-        self.opa = DockerOpa(self.service, pack, cache_dir())
+        self.opa = DockerOpa(self.service, pack, toolchain.cache_dir)
         self.started = False
         try:
             self.started = self.opa.up(health_timeout)

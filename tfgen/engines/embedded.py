@@ -18,7 +18,7 @@ from tfgen.engines.wasm import fit_initial_memory
 from tfgen.engines.wasmcache import dist_version, load_module
 from tfgen.errors import EngineError
 from tfgen.rulepack import ENTRYPOINT, RulePack
-from tfgen.toolchain import cache_dir, pins
+from tfgen.toolchain import Toolchain, pins
 from tfgen.wasmbuild import compiled_pack
 
 _MAX_BYTES = 512 * 1024 * 1024
@@ -36,9 +36,11 @@ class EmbeddedEngine:
         rule_config: Mapping[str, Any] | None = None,
         timeout: float = 120.0,
         instances: int = 1,
+        toolchain: Toolchain | None = None,
     ) -> None:
         self._pack = pack
-        compiled = compiled_pack(pack)
+        toolchain = toolchain or Toolchain()
+        compiled = compiled_pack(pack, toolchain)
         path = compiled.path
         config = PolicyConfig(
             pool_size=instances,  # evaluations that may run at once, each in its own instance
@@ -53,7 +55,7 @@ class EmbeddedEngine:
         wasm = path.read_bytes()
         fit_initial_memory(wasm)
         try:
-            self._policy = _open_policy(wasm, config, cache_dir() / "wasm")
+            self._policy = _open_policy(wasm, config, toolchain.cache_dir / "wasm")
         except OpaWasmError as exc:
             if not compiled.shipped:
                 path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt next run

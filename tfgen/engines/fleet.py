@@ -30,6 +30,7 @@ from tfgen.engines.container import (
 )
 from tfgen.errors import EngineError, InputError
 from tfgen.fileio import write_bytes_atomic, write_text_atomic
+from tfgen.toolchain import Toolchain
 
 BUNDLES, REPLICAS, BALANCER = "fleet-bundles", "opa-fleet", "fleet-lb"
 SERVICES = (BUNDLES, REPLICAS, BALANCER)
@@ -168,11 +169,13 @@ class Fleet:
         }
         return load_fleet(self._compose_file, env)
 
-    def publish(self, bundle: Path, key: Path, algorithm: str) -> Verified:
+    def publish(
+        self, bundle: Path, key: Path, algorithm: str, toolchain: Toolchain | None = None
+    ) -> Verified:
         """Serve `bundle` (checked with `key` first) from now on; running replicas pick it up at
         their next poll. The bundle directory holds nothing else."""
         check_key(key, algorithm, private=False)
-        verified = verify(bundle, key, algorithm)
+        verified = verify(bundle, key, algorithm, toolchain)
         self.bundle_dir.mkdir(parents=True, exist_ok=True)
         self.bundle_dir.chmod(0o755)
         try:

