@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -333,6 +334,26 @@ def test_plans_judged_by_two_revisions(opa_serve: ServeFn, tmp_path: Path) -> No
     assert {("=team-1" in r, "=team-2" in r) for r in revisions} == {(True, False), (False, True)}
     judged = {p["path"]: p["revision"] for p in document["plans"]}
     assert {f["plan"] for f in document["findings"]} <= set(judged)
+
+
+def test_fleet_benchmark_smoke_run(project: FleetProject, tmp_path: Path) -> None:
+    """bench/fleet.py end to end at a small size (no timing is asserted)."""
+    out = tmp_path / "fleet.json"
+    args = ["--replicas", "1", "2", "--runs", "1", "--limit", "8", "--jobs", "2"]
+    args += ["--plans", str(project.plans[0].parent), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "fleet.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    setups = json.loads(out.read_text())["setups"]
+    assert set(setups) == {"embedded"} | {
+        f"{n} {how}" for n in (1, 2) for how in ("via balancer", "client-side")
+    }
+    assert len({s["findings"] for s in setups.values()}) == 1
 
 
 def test_down_removes_the_fleet(running: FleetProject, docker_client: Any) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 from tfgen.bundle_sign import ALGORITHMS
 from tfgen.cli import Subparsers, env_default, env_path
 from tfgen.cli.options import add_rules_argument
+from tfgen.engines.base import FLEET_NAME as DEFAULT_NAME
+from tfgen.engines.base import FLEET_REPLICAS as DEFAULT_REPLICAS
 from tfgen.engines.base import HEALTH_TIMEOUT
-from tfgen.engines.fleet import DEFAULT_NAME, DEFAULT_REPLICAS
 from tfgen.errors import InputError
 from tfgen.rulepack import RulePack, find_pack
 
@@ -22,7 +23,8 @@ def register(sub: Subparsers) -> None:
         description="up: start (or reuse) it and wait for /health; down: remove the containers "
         "tfgen started; status: list them, exit 0 if this one runs, 3 if it does not; bundle: "
         "build the rule pack bundle (manifest revision = pack digest) and print its path, for "
-        "TFGEN_OPA_BUNDLE.",
+        "TFGEN_OPA_BUNDLE. With --fleet, up/status act on the fleet of OPA replicas instead; "
+        "down removes both.",
     )
     parser.add_argument("action", choices=("up", "down", "status", "bundle"))
     add_rules_argument(parser)

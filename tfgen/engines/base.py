@@ -13,6 +13,9 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 # Seconds to wait for a started OPA container to answer /health.
 HEALTH_TIMEOUT = 60.0
+# The fleet of docker-compose.yml's fleet profile: its default name and number of OPA replicas.
+FLEET_NAME = "tfgen-fleet"
+FLEET_REPLICAS = 3
 
 RESULT_KEYS = (
     "rule_id",

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from tfgen.bundle_sign import Verified, check_key, verify
-from tfgen.engines.base import HEALTH_TIMEOUT
+from tfgen.engines.base import FLEET_NAME, FLEET_REPLICAS, HEALTH_TIMEOUT
 from tfgen.engines.compose import _healthcheck, _interpolate, _volumes, read_dotenv, read_services
 from tfgen.engines.container import (
     LABEL_FLEET,
@@ -35,8 +35,8 @@ from tfgen.toolchain import Toolchain
 BUNDLES, REPLICAS, BALANCER = "fleet-bundles", "opa-fleet", "fleet-lb"
 SERVICES = (BUNDLES, REPLICAS, BALANCER)
 BUNDLE_FILE = "tfgen-bundle.tar.gz"
-DEFAULT_NAME = "tfgen-fleet"
-DEFAULT_REPLICAS = 3
+DEFAULT_NAME = FLEET_NAME
+DEFAULT_REPLICAS = FLEET_REPLICAS
 # Replica log lines that mean the bundle was refused for good (waiting will not help).
 _REFUSALS = ("failed to verify", "signature", "digest mismatch")
 
@@ -160,7 +160,10 @@ class Fleet:
         return self.state / "bundle.pub"
 
     def services(self) -> dict[str, Service]:
-        alg = (self.state / "signing-alg").read_text(encoding="utf-8").strip()
+        try:
+            alg = (self.state / "signing-alg").read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InputError(str(self.state), "no bundle published for the fleet yet") from exc
         env = {
             **self._env,
             "TFGEN_FLEET_BUNDLE_DIR": str(self.bundle_dir),
