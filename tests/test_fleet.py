@@ -184,6 +184,28 @@ def test_compose_fleet_profile_is_valid_and_hardened(project: FleetProject) -> N
     assert config["decision_logs"]["mask_decision"] == "/system/log/mask"
 
 
+def test_fleet_bad_input_is_one_line_exit_2(
+    project: FleetProject, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forged = project.root / "other-key.tar.gz"
+    assert _build(project.root / "rego", forged, project.other_key) == 0
+    key = ["--verification-key", str(project.public), "--signing-alg", "ES256"]
+    cases = [
+        (["--bundle", str(project.bundle)], "--verification-key"),
+        (["--bundle", str(forged), *key], "signature does not verify"),
+        (["--bundle", str(project.root / "absent.tar.gz"), *key], "absent.tar.gz"),
+        (["--replicas", "0", "--bundle", str(project.bundle), *key], "at least 1"),
+    ]
+    capsys.readouterr()
+    for args, reason in cases:
+        assert project.tfgen("opa", "up", "--fleet", *args) == 2, args
+        err = capsys.readouterr().err
+        assert reason in err and err.count("\n") == 1 and "Traceback" not in err, err
+    monkeypatch.setenv("TFGEN_FLEET_NAME", f"{project.name}-unpublished")
+    assert project.tfgen("opa", "up", "--fleet") == 2
+    assert "no bundle published yet" in capsys.readouterr().err
+
+
 def test_fleet_serves_the_signed_bundle(
     running: FleetProject, docker_client: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
