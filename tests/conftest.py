@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from helpers import (
     REGO,
+    ROOT,
     PlanFn,
     ServeFn,
     free_port,
@@ -167,3 +169,19 @@ def isolated(
     for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_RULES_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+# What a clone holds that README commands read (tfgen itself runs from this checkout).
+CLONED = ("examples", "modules", "rego")
+
+
+@pytest.fixture
+def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The root of a fresh clone (what README commands read), as the working directory."""
+    (tmp_path / ".git").mkdir()
+    for name in CLONED:
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns(".terraform*"))
+    monkeypatch.chdir(tmp_path)
+    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_TERRAFORM", "TFGEN_RULES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
+import shlex
 import socket
 import time
 import urllib.request
@@ -20,6 +22,7 @@ from tfgen.module.options import ModuleOptions
 ROOT = Path(__file__).resolve().parent.parent
 REGO = ROOT / "rego"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+README = ROOT / "README.md"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -188,3 +191,31 @@ def seed_json_text() -> str:
     match = re.search(r"```\n(\{.*?\})\n```", SEED_FILE.read_text(encoding="utf-8"), re.S)
     assert match, "no JSON code block in the seed file"
     return match.group(1)
+
+
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.DOTALL)
+
+
+Step = tuple[list[str], int, dt.date | None]
+
+
+def commands(script: str, program: str = "tfgen") -> list[Step]:
+    """Each `PROGRAM ...  # exit N[ until DATE]` line: argv, expected exit code, optional end date."""
+    found = []
+    for line in script.splitlines():
+        if not line.startswith(program + " "):
+            continue
+        command, _, comment = line.partition("  # ")
+        match = re.match(r"exit (\d)(?: until (\d{4}-\d\d-\d\d))?", comment)
+        assert match, f"README command without '# exit N': {line}"
+        until = dt.date.fromisoformat(match.group(2)) if match.group(2) else None
+        found.append((shlex.split(command)[1:], int(match.group(1)), until))
+    return found

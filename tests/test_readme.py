@@ -14,17 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import FIXTURES, ROOT, missing
+from helpers import FIXTURES, README, ROOT, blocks, commands, missing, section
 
 from tfgen.cli import main
 
-README = ROOT / "README.md"
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
 REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
 SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
 EXAMPLE = "modules/cloudtrail-kms-key/examples/basic"
-# What a clone holds that README commands read (tfgen itself runs from this checkout).
-CLONED = ("examples", "modules", "rego")
 # README's test command (the second of "Two commands"): what .ci/run runs.
 TEST_COMMAND = "bash scripts/setup-machine.sh && bash scripts/test.sh"
 # Commands shown but not run by these tests, and why.
@@ -50,36 +47,8 @@ def _sections_named_in_tests() -> set[str]:
 DEDICATED_WITH_CONFIG = _sections_named_in_tests() - DEDICATED
 
 
-def section(title: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end > 0 else None]
-
-
 def section_titles() -> list[str]:
     return re.findall(r"^## (.+)$", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
-
-
-def blocks(text: str, lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.DOTALL)
-
-
-Step = tuple[list[str], int, dt.date | None]
-
-
-def commands(script: str, program: str = "tfgen") -> list[Step]:
-    """Each `PROGRAM ...  # exit N[ until DATE]` line: argv, expected exit code, optional end date."""
-    found = []
-    for line in script.splitlines():
-        if not line.startswith(program + " "):
-            continue
-        command, _, comment = line.partition("  # ")
-        match = re.match(r"exit (\d)(?: until (\d{4}-\d\d-\d\d))?", comment)
-        assert match, f"README command without '# exit N': {line}"
-        until = dt.date.fromisoformat(match.group(2)) if match.group(2) else None
-        found.append((shlex.split(command)[1:], int(match.group(1)), until))
-    return found
 
 
 def all_steps(script: str) -> list[tuple[str, list[str], int]]:
@@ -106,18 +75,6 @@ def run_step(program: str, argv: list[str], capsys: pytest.CaptureFixture[str]) 
         [program, *argv], capture_output=True, text=True, timeout=300, check=False
     )
     return proc.returncode, proc.stdout + proc.stderr
-
-
-@pytest.fixture
-def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The root of a fresh clone (what README commands read), as the working directory."""
-    (tmp_path / ".git").mkdir()
-    for name in CLONED:
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns(".terraform*"))
-    monkeypatch.chdir(tmp_path)
-    for name in ("TFGEN_OPA_URL", "TFGEN_OPA_TOKEN", "TFGEN_TERRAFORM", "TFGEN_RULES_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 @pytest.fixture

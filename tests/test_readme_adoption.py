@@ -9,12 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
-from test_readme import blocks, clone, commands, section
+from helpers import ROOT, blocks, commands, section
 
 from tfgen.cli import main
-
-__all__ = ["clone"]  # the fixture: a fresh clone as the working directory
 
 
 @pytest.mark.terraform

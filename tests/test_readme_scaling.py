@@ -13,8 +13,7 @@ from typing import Any
 import hcl2
 import pytest
 import yaml
-from helpers import FIXTURES, ROOT, missing
-from test_readme import blocks, commands, section
+from helpers import FIXTURES, ROOT, blocks, commands, missing, section
 
 from tfgen.bundle import read_manifest
 from tfgen.cli import main
