@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import socket
 import time
 import urllib.request
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REGO = ROOT / "rego"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 README = ROOT / "README.md"
+# A two-rule pack (FIX-001, FIX-002) the engine and rule pack tests build and edit.
+FIXTURE_PACK = FIXTURES / "engines" / "pack"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -36,6 +39,13 @@ def missing(component: str, reason: str) -> None:
 
 PlanFn = Callable[..., dict[str, Any]]
 ServeFn = Callable[..., str]
+
+
+def copy_pack(tmp_path: Path, source: Path = FIXTURE_PACK) -> Path:
+    """A rule pack the test may edit: a copy of `source` under tmp_path."""
+    target = tmp_path / "pack"
+    shutil.copytree(source, target)
+    return target
 
 
 def tree_digest(path: Path) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FIXTURES, PlanFn, ServeFn
+from helpers import FIXTURE_PACK, FIXTURES, PlanFn, ServeFn, copy_pack
 
 from tfgen import __version__
 from tfgen.engines import EngineOptions, open_engine
@@ -18,17 +17,11 @@ from tfgen.model import Finding, PlanInfo
 from tfgen.rulepack import RulePack, find_pack
 from tfgen.toolchain import Toolchain
 
-PACK = FIXTURES / "engines" / "pack"
+PACK = FIXTURE_PACK
 CONFLICT = FIXTURES / "engines" / "conflict"
 MODULES = FIXTURES / "engines" / "modules"
 
 pytestmark = pytest.mark.opa
-
-
-def copy_pack(tmp_path: Path, source: Path = PACK) -> Path:
-    target = tmp_path / "pack"
-    shutil.copytree(source, target)
-    return target
 
 
 def info(name: str = "plan.json", resources: int = 0) -> PlanInfo:
