@@ -21,8 +21,11 @@ import data.tfgen.lib.policy
 
 # Managed resource changes the rules evaluate, by address: creates, updates, replaces and
 # no-ops; pure deletes and forgets are skipped; a plan without resource_changes has none.
-changes := {rc.address: rc |
-	some rc in object.get(input, "resource_changes", [])
+changes := {rc.address: rc | some rc in _resource_changes; _evaluated(rc)}
+
+_resource_changes := object.get(input, "resource_changes", [])
+
+_evaluated(rc) if {
 	rc.mode == "managed"
 	not _gone(rc.change.actions)
 }
@@ -33,9 +36,9 @@ _gone(actions) if {
 	}
 }
 
-# Changes of the types the links read (keys, key policies, trails): one pass over the plan,
-# then every type's index is built from this smaller one.
-_linked := {address: rc | some address, rc in changes; rc.type in _linked_types}
+# Changes of the types the links read (keys, key policies, trails), the type tested first: one
+# pass over the plan, then every type's index is built from this smaller one.
+_linked := {rc.address: rc | some rc in _resource_changes; rc.type in _linked_types; _evaluated(rc)}
 
 _linked_types := key_types | {"aws_kms_key_policy", "aws_cloudtrail"}
 
@@ -55,9 +58,9 @@ trails := {address: rc | some address, rc in _linked; rc.type == "aws_cloudtrail
 
 # The planned value of an attribute; undefined when absent, null or unknown.
 value(rc, attr) := v if {
-	not unknown(rc, attr)
 	v := rc.change.after[attr]
 	v != null
+	not unknown(rc, attr)
 }
 
 # The attribute's value is computed at apply time.
@@ -65,8 +68,8 @@ unknown(rc, attr) if rc.change.after_unknown[attr] == true
 
 # The attribute is absent or null (and not unknown).
 absent(rc, attr) if {
-	not unknown(rc, attr)
 	object.get(rc.change.after, attr, null) == null
+	not unknown(rc, attr)
 }
 
 # Terraform marks the attribute's planned value sensitive.
@@ -96,21 +99,21 @@ _policy_of(rc) := {"state": "invalid", "reason": "the policy attribute is missin
 _policy_of(rc) := policy.parse(value(rc, "policy"))
 
 _default_policy(rc) if {
-	rc.type in key_types
 	absent(rc, "policy")
+	rc.type in key_types
 }
 
 # The provider reports an unset (or null) policy as unknown; configuration shows it was not set.
 _default_policy(rc) if {
-	rc.type in key_types
 	unknown(rc, "policy")
+	rc.type in key_types
 	expr := _expressions(rc)
 	not expr.expressions.policy
 }
 
 _default_policy(rc) if {
-	rc.type in key_types
 	unknown(rc, "policy")
+	rc.type in key_types
 	expr := _expressions(rc)
 	_null_chain({"scope": expr.scope, "expr": expr.expressions.policy})
 }
@@ -303,3 +306,11 @@ cloudtrail_policies contains holder if {
 }
 
 cloudtrail_policies contains holder if some holder in names_cloudtrail
+
+# CloudTrail's grants under each readable CloudTrail policy, reviewed once for requests that
+# name no trail: KMS-020, KMS-021 and CT-002 (for trails whose ARN is unknown) share them.
+cloudtrail_reviews := {holder: policy.review(doc.statements, {}) |
+	some holder in cloudtrail_policies
+	doc := policies[holder]
+	doc.state in {"ok", "default"}
+}

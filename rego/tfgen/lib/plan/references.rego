@@ -94,12 +94,16 @@ _group(config, module_keys) := concat("|", array.concat([config], module_keys))
 
 _module_keys(keys) := array.slice(keys, 0, count(keys) - 1)
 
-# Managed resources of every module's configuration, by configuration address.
+# Managed resources of the linked types and aliases in every module's configuration, by
+# configuration address.
 _config_resources := {concat("", [_prefix(path), res.type, ".", res.name]): res |
 	some path, mod in _modules
 	some res in object.get(mod, "resources", [])
+	res.type in _config_types
 	res.mode == "managed"
 }
+
+_config_types := _linked_types | {_alias_type}
 
 # The module scope and expressions of a resource change, from `configuration`.
 _expressions(rc) := {"scope": shape.scope, "expressions": object.get(res, "expressions", {})} if {
@@ -134,15 +138,24 @@ _targets(rc, attr) := _resolve(start) if {
 	}
 } else := set()
 
-# Follow references for at most six hops (Rego has no recursion).
-_resolve(l0) := targets if {
+# Follow references for at most six hops (Rego has no recursion); most end after one.
+_resolve(l0) := _found([l0, l1]) if {
+	l1 := _hop(l0)
+	not _pending(l1)
+} else := _found([l0, l1, l2, l3, l4, l5, l6]) if {
 	l1 := _hop(l0)
 	l2 := _hop(l1)
 	l3 := _hop(l2)
 	l4 := _hop(l3)
 	l5 := _hop(l4)
 	l6 := _hop(l5)
-	targets := {t.target | some level in [l0, l1, l2, l3, l4, l5, l6]; some t in level; t.target}
+}
+
+_found(levels) := {t.target | some level in levels; some t in level; t.target}
+
+_pending(items) if {
+	some item in items
+	item.ref
 }
 
 _hop(items) := {next |

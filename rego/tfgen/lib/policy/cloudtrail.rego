@@ -11,11 +11,11 @@ _service_context := {"aws:principalisawsservice": "true", "aws:principalservicen
 _source_keys := {"aws:sourcearn", "aws:sourceaccount", trail_context_key}
 
 # An effective Allow to the CloudTrail service principal (decided once, when parsed).
-_cloudtrail_allow(s, services) if {
-	s.Effect == "Allow"
-	_effective(s)
-	not "NotPrincipal" in _keys(s)
+_cloudtrail_allow(effect, effective, not_principal, services) if {
 	cloudtrail_service in services
+	effect == "Allow"
+	effective
+	not not_principal
 } else := false
 
 # The statement is an effective Allow to the CloudTrail service principal.
@@ -39,10 +39,17 @@ cloudtrail_grants(statements, action) := [stmt |
 # satisfy (`foreign`).
 _cloudtrail_scope(false, _) := {}
 
+_cloudtrail_scope(true, []) := {"grant_context": _cloudtrail_context, "foreign": set()}
+
 _cloudtrail_scope(true, conditions) := {
-	"grant_context": object.union(object.union(request_context, _service_context), _grant_context(conditions)),
+	"grant_context": object.union(_cloudtrail_context, _grant_context(conditions)),
 	"foreign": _foreign_keys(conditions),
+} if {
+	conditions != []
 }
+
+# What every request CloudTrail makes carries.
+_cloudtrail_context := object.union(request_context, _service_context)
 
 # The source account a grant's trail scope names.
 _grant_context(conditions) := {"aws:sourceaccount": account} if {
@@ -69,7 +76,7 @@ _value_account(key, v) := account if {
 _foreign_keys(conditions) := {c.key |
 	some c in conditions
 	not c.key in _source_keys
-	condition_result(c, object.union(request_context, _service_context)) != "yes"
+	condition_result(c, _cloudtrail_context) != "yes"
 }
 
 # The grants of `action` to CloudTrail with what the Denies do to each under `ctx`:
@@ -86,6 +93,18 @@ _deny_access(statements, action, ctx) := {"denied_by": denied, "undecided": unde
 	denies := deny_results(statements, _cloudtrail, action, ctx)
 	denied := {label | some label, r in denies; r == "yes"}
 	undecided := {label | some label, r in denies; r == "unknown"}
+}
+
+# CloudTrail's encrypt and describe grants under a policy for requests that carry `ctx`, and
+# the problems KMS-020 and KMS-021 find in them ({"statement", "message"} objects).
+review(statements, ctx) := {
+	"encrypt": encrypt,
+	"describe": describe,
+	"encrypt_problems": _encrypt_problems(encrypt),
+	"describe_problems": _problems(describe, "kms:DescribeKey"),
+} if {
+	encrypt := _cloudtrail_access(statements, "kms:generatedatakey", ctx)
+	describe := _cloudtrail_access(statements, "kms:describekey", ctx)
 }
 
 # Problems with CloudTrail's kms:GenerateDataKey* grant (KMS-020), one object per problem.
@@ -235,11 +254,12 @@ trail_context(trail) := {} if not is_string(trail.arn)
 # conditions (aws:SourceArn, aws:SourceAccount, the encryption context; IgnoreCase and ARN
 # operators included) must admit the trail. When its ARN is unknown, the trail name is
 # compared with the ARN values' resource part.
-trail_problems(statements, trail) := {p.message | some p in problems} | _for_trail(encrypt, describe, trail) if {
-	ctx := trail_context(trail)
-	encrypt := _cloudtrail_access(statements, "kms:generatedatakey", ctx)
-	describe := _cloudtrail_access(statements, "kms:describekey", ctx)
-	problems := _encrypt_problems(encrypt) | _problems(describe, "kms:DescribeKey")
+trail_problems(statements, trail) := review_problems(review(statements, trail_context(trail)), trail)
+
+# The same from a review made with the trail's context (when its ARN is unknown, that is the
+# policy's review for an empty context).
+review_problems(r, trail) := {p.message | some p in problems} | _for_trail(r.encrypt, r.describe, trail) if {
+	problems := r.encrypt_problems | r.describe_problems
 }
 
 _for_trail(encrypt, describe, trail) := {concat("", [

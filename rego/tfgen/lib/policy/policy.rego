@@ -45,36 +45,38 @@ _statement_list(s) := [s] if is_object(s)
 _valid_statement(s) if {
 	is_object(s)
 	s.Effect in {"Allow", "Deny"}
-	count({"Action", "NotAction"} & _keys(s)) <= 1
-	count({"Resource", "NotResource"} & _keys(s)) <= 1
-	count({"Principal", "NotPrincipal"} & _keys(s)) == 1
+	keys := object.keys(s)
+	count({"Action", "NotAction"} & keys) <= 1
+	count({"Resource", "NotResource"} & keys) <= 1
+	count({"Principal", "NotPrincipal"} & keys) == 1
 }
-
-_keys(obj) := object.keys(obj)
 
 _statement(i, s) := object.union(
 	{
 		"index": i,
 		"label": _label(i, s),
 		"effect": s.Effect,
-		"effective": _effective(s),
-		"not_principal": "NotPrincipal" in keys,
-		"public": _is_public(s, aws),
+		"effective": effective,
+		"not_principal": not_principal,
+		"public": _is_public(not_principal, aws),
 		"aws": aws,
 		"services": services,
 		"not_action": "NotAction" in keys,
-		"actions": {lower(a) | some a in _strings(object.get(s, "Action", object.get(s, "NotAction", [])))},
+		"actions": {lower(a) | some a in actions},
 		"conditions": conditions,
 		"cloudtrail": cloudtrail,
 	},
 	_cloudtrail_scope(cloudtrail, conditions),
 ) if {
-	keys := _keys(s)
+	keys := object.keys(s)
+	not_principal := "NotPrincipal" in keys
 	principal := object.get(s, "Principal", object.get(s, "NotPrincipal", null))
 	aws := _aws(principal)
 	services := {lower(p) | some p in _strings(_field(principal, "Service"))}
+	actions := _strings(object.get(s, "Action", object.get(s, "NotAction", [])))
+	effective := _effective(actions, s)
 	conditions := _conditions(object.get(s, "Condition", {}))
-	cloudtrail := _cloudtrail_allow(s, services)
+	cloudtrail := _cloudtrail_allow(s.Effect, effective, not_principal, services)
 }
 
 # How messages name a statement: its Sid, else its position.
@@ -93,22 +95,14 @@ _field(principal, name) := object.get(principal, name, []) if is_object(principa
 _field(principal, _) := [] if not is_object(principal)
 
 # Any NotPrincipal is public: it names who is excluded, never who is allowed.
-_is_public(s, _) if "NotPrincipal" in _keys(s)
+_is_public(true, _) := true
 
-_is_public(s, aws) if {
-	not "NotPrincipal" in _keys(s)
-	"*" in aws
-}
-
-_is_public(s, aws) := false if {
-	not "NotPrincipal" in _keys(s)
-	not "*" in aws
-}
+_is_public(false, aws) := "*" in aws
 
 # A statement takes effect only with an Action (or NotAction) and a Resource that can match
 # the key; KMS stores one without them, but it grants and denies nothing.
-_effective(s) if {
-	count(_strings(object.get(s, "Action", object.get(s, "NotAction", [])))) > 0
+_effective(actions, s) if {
+	count(actions) > 0
 	count(_strings(object.get(s, "Resource", object.get(s, "NotResource", [])))) > 0
 	not "*" in _strings(object.get(s, "NotResource", []))
 } else := false
@@ -179,16 +173,12 @@ grants(stmt, action) if {
 grants_all(stmt) if {
 	stmt.effect == "Allow"
 	stmt.effective
-	some pattern in stmt.actions
-	pattern in {"*", "kms:*"}
-	not stmt.not_action
+	_all_actions(stmt)
 }
 
-grants_all(stmt) if {
-	stmt.effect == "Allow"
-	stmt.effective
-	stmt.not_action
-}
+_all_actions(stmt) if stmt.not_action
+
+_all_actions(stmt) if count(stmt.actions & {"*", "kms:*"}) > 0
 
 # The account and partition of a root principal: arn:PARTITION:iam::ID:root or the bare ID
 # (whose partition is the key's).

@@ -34,7 +34,7 @@ deny contains result.fail_with(rego.metadata.chain(), trail, message, {"key": ke
 	trail := plan.trails[address]
 	some key in keys
 	some holder in plan.effective_policies[key]
-	problems := _problems(plan.policies[holder], trail)
+	problems := _problems(holder, trail)
 	count(problems) > 0
 	message := concat("", [address, " uses ", key, " whose policy (", holder, ") fails: ", concat("; ", problems)])
 }
@@ -46,7 +46,7 @@ deny contains result.fail_with(rego.metadata.chain(), trail, message, {"candidat
 	failing := {concat("", [key, " whose policy (", holder, ") fails: ", concat("; ", problems)]) |
 		some key in candidates
 		some holder in plan.effective_policies[key]
-		problems := _problems(plan.policies[holder], trail)
+		problems := _problems(holder, trail)
 		count(problems) > 0
 	}
 	count(failing) > 0
@@ -64,13 +64,21 @@ deny contains result.fail(rego.metadata.chain(), plan.trails[address], message) 
 	])
 }
 
-_problems(doc, _) := {"it is unknown at plan time"} if doc.state == "unknown"
+_problems(holder, _) := {"it is unknown at plan time"} if plan.policies[holder].state == "unknown"
 
-_problems(doc, _) := {"it is not valid policy JSON"} if doc.state == "invalid"
+_problems(holder, _) := {"it is not valid policy JSON"} if plan.policies[holder].state == "invalid"
 
 # KMS-020/KMS-021 for this trail's requests (a Deny that applies to it counts), and some
 # grant's aws:SourceArn / encryption-context scope must admit this trail.
-_problems(doc, trail) := policy.trail_problems(doc.statements, _request(trail)) if doc.state in {"ok", "default"}
+_problems(holder, trail) := policy.review_problems(_review(holder, request), request) if {
+	plan.policies[holder].state in {"ok", "default"}
+	request := _request(trail)
+}
+
+# A trail whose ARN is unknown adds nothing to CloudTrail's requests: the policy's own review.
+_review(holder, request) := plan.cloudtrail_reviews[holder] if {
+	not is_string(request.arn)
+} else := policy.review(plan.policies[holder].statements, policy.trail_context(request))
 
 # The trail as its requests name it: ARN and name where known at plan time, else null.
 _request(trail) := {"arn": _known(trail, "arn"), "name": _known(trail, "name")}

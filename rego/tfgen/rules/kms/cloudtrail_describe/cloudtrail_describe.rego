@@ -23,13 +23,10 @@
 package tfgen.rules.kms.cloudtrail_describe
 
 import data.tfgen.lib.plan
-import data.tfgen.lib.policy
 import data.tfgen.lib.result
 
 deny contains result.fail(rego.metadata.chain(), plan.policy_holders[address], message) if {
-	some address in plan.cloudtrail_policies
-	doc := plan.policies[address]
-	doc.state in {"ok", "default"}
-	some problem in policy.describe_problems(doc.statements)
+	some address, review in plan.cloudtrail_reviews
+	some problem in review.describe_problems
 	message := concat("", [address, ": ", problem.message])
 }

@@ -29,14 +29,11 @@
 package tfgen.rules.kms.cloudtrail_encrypt
 
 import data.tfgen.lib.plan
-import data.tfgen.lib.policy
 import data.tfgen.lib.result
 
 deny contains result.fail_with(rego.metadata.chain(), plan.policy_holders[address], message, details) if {
-	some address in plan.cloudtrail_policies
-	doc := plan.policies[address]
-	doc.state in {"ok", "default"}
-	some problem in policy.encrypt_problems(doc.statements)
+	some address, review in plan.cloudtrail_reviews
+	some problem in review.encrypt_problems
 	message := concat("", [address, ": ", problem.message])
 	details := {"statement": problem.statement}
 }
