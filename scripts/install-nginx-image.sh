@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the local nginx image for the compose fleet profile (bundle server and load balancer),
-# since no image registry is reachable here: a Debian minbase rootfs with Debian's nginx-light,
-# made by debootstrap and turned into an image by `docker import`. Cached: the image is rebuilt
+# since no image registry is reachable here: a Debian minbase rootfs with Debian's nginx-light and
+# the bookworm-security updates, made by debootstrap and turned into an image by `docker import`.
+# Cached: the image is rebuilt
 # only when deploy/nginx/rootfs.sh changes. Prints the image name, for TFGEN_NGINX_IMAGE.
 source "$(dirname "$0")/lib.sh"
 recipe="$ROOT/deploy/nginx/rootfs.sh"
@@ -24,6 +25,8 @@ if [ "$current" != "$digest" ]; then
       || { tail -5 "$CACHE/nginx-rootfs.log" >&2; log "nginx image: debootstrap failed"; exit 1; }
     tar --numeric-owner -C "$work/rootfs" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
+    # Rootfs tarballs of earlier recipes are not needed again.
+    find "$CACHE" -maxdepth 1 -name 'nginx-rootfs-*.tar' ! -name "nginx-rootfs-$digest.tar" -delete
   fi
   log "nginx image: docker import $image"
   # As the official image: nginx in the foreground (import cannot set its SIGQUIT stop signal).

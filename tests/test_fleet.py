@@ -28,6 +28,7 @@ from tfgen.engines import EngineOptions
 from tfgen.engines.fleet import BUNDLE_FILE, Fleet, ReplicaState, fleet_state
 from tfgen.model import Finding, Report
 from tfgen.rulepack import RulePack
+from tfgen.toolchain import pins
 
 PLAN = FIXTURES / "golden" / "plans" / "mixed.json"
 BATCH = 300
@@ -63,7 +64,7 @@ class FleetProject:
 def nginx_image(docker_client: Any) -> str:
     import docker.errors
 
-    image = os.environ.get("TFGEN_NGINX_IMAGE") or "nginx:1.27.5"
+    image = os.environ.get("TFGEN_NGINX_IMAGE") or pins()["nginx_image"]
     try:
         docker_client.images.get(image)
     except docker.errors.ImageNotFound:
@@ -152,8 +153,9 @@ def running(project: FleetProject) -> FleetProject:
 
 
 def test_compose_fleet_profile_is_valid_and_hardened(project: FleetProject) -> None:
+    defaults = ("TFGEN_OPA_IMAGE", "TFGEN_NGINX_IMAGE")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in defaults},
         "TFGEN_OPA_BUNDLE": str(project.bundle),
         "TFGEN_FLEET_BUNDLE_DIR": str(project.root),
         "TFGEN_FLEET_PUBLIC_KEY": str(project.public),
@@ -177,6 +179,12 @@ def test_compose_fleet_profile_is_valid_and_hardened(project: FleetProject) -> N
         ports = services[name]["ports"]
         assert len(ports) == 1 and str(ports[0]).startswith("127.0.0.1:")
     assert "ports" not in services["fleet-bundles"]
+    images = {name: services[name]["image"] for name in ("fleet-bundles", "opa-fleet", "fleet-lb")}
+    assert images == {
+        "fleet-bundles": pins()["nginx_image"],
+        "opa-fleet": pins()["opa_image"],
+        "fleet-lb": pins()["nginx_image"],
+    }
     command = services["opa-fleet"]["command"]
     assert "--authentication=token" in command and "--authorization=basic" in command
     config = yaml.safe_load((ROOT / "deploy" / "opa" / "fleet.yaml").read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ class Pins(TypedDict):
     conftest_module_sum: str
     actionlint_module_sum: str
     opa_image: str
+    nginx_image: str
     conftest: str
 
 
