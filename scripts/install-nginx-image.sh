@@ -2,8 +2,8 @@
 # Build the local nginx image for the compose fleet profile (bundle server and load balancer),
 # since no image registry is reachable here: a Debian minbase rootfs with Debian's nginx-light and
 # the bookworm-security updates, made by debootstrap and turned into an image by `docker import`.
-# Cached: the image is rebuilt
-# only when deploy/nginx/rootfs.sh changes. Prints the image name, for TFGEN_NGINX_IMAGE.
+# Cached: rebuilt only when deploy/nginx/rootfs.sh changes. Prints the image name, for
+# TFGEN_NGINX_IMAGE.
 source "$(dirname "$0")/lib.sh"
 recipe="$ROOT/deploy/nginx/rootfs.sh"
 digest="$(sha256sum "$recipe" | cut -c1-12)"
