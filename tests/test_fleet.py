@@ -215,7 +215,10 @@ def test_fleet_bad_input_is_one_line_exit_2(
 
 
 def test_fleet_serves_the_signed_bundle(
-    running: FleetProject, docker_client: Any, capsys: pytest.CaptureFixture[str]
+    running: FleetProject,
+    docker_client: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     capsys.readouterr()
     assert running.tfgen("opa", "status", "--fleet") == 0
@@ -226,6 +229,9 @@ def test_fleet_serves_the_signed_bundle(
         assert row[1:3] == ["running", "ready"]
         assert row[4] == f"revision={running.pack.digest}" and row[5] == "local-pack"
     assert f"balancer\t{running.url}" in out
+    monkeypatch.setenv("TFGEN_OPA_CONTAINER", f"{running.name}-no-such-container")
+    assert running.tfgen("opa", "status") == 3
+    assert f"fleet {running.name} runs: see tfgen opa status --fleet" in capsys.readouterr().out
     token = (Path(os.environ["TFGEN_CACHE_DIR"]) / "fleet" / running.name / "token").read_text()
     assert token.strip() not in out
     for container in docker_client.containers.list(

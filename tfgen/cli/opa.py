@@ -117,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
     states = opa.status()
     if not states:
         print(f"no OPA container (expected {service.name} at {service.url})")
-        return 3
     for s in states:
         owner = "tfgen" if s.started_by_tfgen else "other"
         kept = token_file(args.toolchain.cache_dir, s.url) if s.url else None
@@ -126,8 +125,18 @@ def run(args: argparse.Namespace) -> int:
             f"{s.name}\t{s.status}\thealth={s.health}\t{s.url or '-'}\t{s.image}"
             f"\tstarted-by={owner}{shown}"
         )
+    _fleet_hint(args, compose_file, env)
     running = any(s.name == service.name and s.status == "running" for s in states)
     return 0 if running else 3
+
+
+def _fleet_hint(args: argparse.Namespace, compose_file: Path, env: dict[str, str]) -> None:
+    """Point at the fleet when one runs under this name."""
+    from tfgen.engines.fleet import Fleet, fleet_state
+
+    state = fleet_state(args.toolchain.cache_dir, args.fleet_name)
+    if Fleet(compose_file, env, state, name=args.fleet_name).replica_urls():
+        print(f"fleet {args.fleet_name} runs: see tfgen opa status --fleet")
 
 
 def _fleet(
