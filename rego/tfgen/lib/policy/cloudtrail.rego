@@ -281,25 +281,29 @@ _unadmitted(entries, trail) if {
 	not _admitted(entries, trail)
 }
 
+# A live grant whose conditions hold for the trail's requests (others would leave it undecided).
 _admitted(entries, trail) if {
+	is_string(trail.arn)
 	some entry in entries
 	_live(entry)
 	ctx := object.union(entry.stmt.grant_context, trail_context(trail))
 	every c in entry.stmt.conditions {
-		_admits(c, ctx, trail)
+		condition_result(c, ctx) == "yes"
 	}
 }
 
-# A live grant's conditions hold for the trail's requests (others would leave it undecided).
-_admits(c, ctx, _) if condition_result(c, ctx) == "yes"
-
-# Without the ARN: the trail name against the resource part of ARN values.
-_admits(c, _, trail) if {
+# Without the ARN: the trail name against the resource part of ARN values. A live grant's
+# conditions on other keys hold for every CloudTrail request.
+_admitted(entries, trail) if {
 	not is_string(trail.arn)
-	_name_admitted(c, trail)
+	some entry in entries
+	_live(entry)
+	every c in entry.stmt.conditions {
+		_name_admitted(c, trail)
+	}
 }
 
-_name_admitted(c, _) if c.key == "aws:sourceaccount"
+_name_admitted(c, _) if not c.key in _trail_name_keys
 
 _name_admitted(c, trail) if {
 	c.key != "aws:sourceaccount"
@@ -319,6 +323,9 @@ _name_admitted(c, _) if {
 	c.key != "aws:sourceaccount"
 	not _positive(c)
 }
+
+# The keys whose values name trails by ARN.
+_trail_name_keys := {"aws:sourcearn", trail_context_key}
 
 _name_matches(base, resource, name) if {
 	_like(base)

@@ -178,7 +178,10 @@ grants_all(stmt) if {
 
 _all_actions(stmt) if stmt.not_action
 
-_all_actions(stmt) if count(stmt.actions & {"*", "kms:*"}) > 0
+_all_actions(stmt) if {
+	some pattern in stmt.actions
+	pattern in {"*", "kms:*"}
+}
 
 # The account and partition of a root principal: arn:PARTITION:iam::ID:root or the bare ID
 # (whose partition is the key's).
