@@ -9,7 +9,6 @@ import pty
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +145,10 @@ def test_compliant_plan_exits_0(
     assert report["findings"] == []
 
 
-def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn, toolchain: Toolchain) -> None:
-    """Per-plan evaluation time stays small for 1,000 KMS keys (recorded, loosely bounded)."""
+def test_embedded_engine_judges_every_key_of_a_1000_resource_plan(
+    plan_module: PlanFn, toolchain: Toolchain
+) -> None:
+    """One finding per key at 1,000 keys (speed is bench/'s to measure, not a test's)."""
     plan = plan_module(MODULES / "rotation_off")
     key = plan["resource_changes"][0]
     plan["resource_changes"] = [
@@ -156,16 +157,13 @@ def test_embedded_time_for_a_1000_resource_plan(plan_module: PlanFn, toolchain: 
     pack = find_pack(REGO)
     engine = open_engine("embedded", pack, options=EngineOptions(toolchain=toolchain))
     try:
-        engine.evaluate({"resource_changes": []})
-        started = time.perf_counter()
         decision = engine.evaluate(plan)
-        elapsed = time.perf_counter() - started
     finally:
         engine.close()
     rotation = [r for r in decision["deny"] if r["rule_id"] == "KMS-001"]
-    assert len(rotation) == 1000
-    print(f"embedded engine: 1000-resource plan evaluated in {elapsed:.2f}s")
-    assert elapsed < 30
+    assert sorted(r["address"] for r in rotation) == sorted(
+        f"aws_kms_key.k{i}" for i in range(1000)
+    )
 
 
 # Batches show a progress bar on a terminal, and nothing extra anywhere else.

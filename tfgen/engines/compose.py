@@ -1,4 +1,5 @@
-"""The compose reader: the `opa` service of docker-compose.yml, interpolated as docker-compose does."""
+"""The compose reader: docker-compose.yml's `opa` service and `fleet` profile, interpolated as
+docker-compose does."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from tfgen.errors import InputError
 from tfgen.rulepack import RulePack
 
 SERVICE = "opa"
+# The fleet profile's services: bundle server, OPA replicas, load balancer.
+BUNDLES, REPLICAS, BALANCER = "fleet-bundles", "opa-fleet", "fleet-lb"
+FLEET_SERVICES = (BUNDLES, REPLICAS, BALANCER)
 BUNDLE_VARIABLE = "TFGEN_OPA_BUNDLE"
 _VAR = re.compile(r"\$(?:\$|\{(\w+)(?:(:?[-?])([^}]*))?\}|(\w+))")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|s|m|h)")
@@ -117,6 +121,81 @@ def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> Op
         labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
         healthcheck=_healthcheck(spec.get("healthcheck"), source),
     )
+
+
+@dataclass(frozen=True)
+class Port:
+    host_ip: str
+    host_port: int | None  # None: Docker picks a free one
+    container_port: int
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the fleet profile, interpolated, with absolute mount sources."""
+
+    name: str
+    image: str
+    command: tuple[str, ...]
+    ports: tuple[Port, ...]
+    volumes: dict[str, dict[str, str]]
+    environment: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    read_only: bool = False
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    stop_signal: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    healthcheck: dict[str, Any] | None = None
+
+
+def load_fleet(compose_file: Path, env: Mapping[str, str]) -> dict[str, Service]:
+    """The fleet profile's services, `${...}` taken from `env`, then the compose file's .env."""
+    source = str(compose_file)
+    services = read_services(compose_file)
+    values = {**read_dotenv(compose_file.resolve().parent / ".env"), **env}
+    base = compose_file.resolve().parent
+    out = {}
+    for name in FLEET_SERVICES:
+        spec = services.get(name)
+        if not isinstance(spec, dict) or "fleet" not in (spec.get("profiles") or []):
+            raise InputError(source, f"no services.{name} entry in the fleet profile")
+        spec = _interpolate(spec, values, source)
+        image = spec.get("image")
+        command = spec.get("command", [])
+        if not isinstance(image, str) or not image or not isinstance(command, list):
+            raise InputError(source, f"services.{name} needs an image and a command list")
+        out[name] = Service(
+            name=name,
+            image=image,
+            command=tuple(str(c) for c in command),
+            ports=tuple(_port_mapping(p, source) for p in spec.get("ports") or ()),
+            volumes=_volumes(spec.get("volumes"), base, source),
+            environment={str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
+            user=str(spec["user"]) if spec.get("user") is not None else None,
+            read_only=bool(spec.get("read_only", False)),
+            cap_drop=tuple(spec.get("cap_drop") or ()),
+            security_opt=tuple(spec.get("security_opt") or ()),
+            tmpfs=tuple(spec.get("tmpfs") or ()),
+            stop_signal=spec.get("stop_signal"),
+            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+            healthcheck=_healthcheck(spec.get("healthcheck"), source),
+        )
+    for port in out[BALANCER].ports:
+        if port.host_ip not in ("127.0.0.1", "::1") or port.host_port is None:
+            raise InputError(source, f"services.{BALANCER} must publish on 127.0.0.1:PORT only")
+    return out
+
+
+def _port_mapping(entry: object, source: str) -> Port:
+    parts = str(entry).split("/")[0].split(":")
+    try:
+        if len(parts) == 3:
+            return Port(parts[0], int(parts[1]) if parts[1] else None, int(parts[2]))
+    except ValueError:
+        pass
+    raise InputError(source, f"bad port mapping {entry!r}: use HOST_IP:[HOST_PORT]:PORT")
 
 
 def _interpolate(value: Any, env: Mapping[str, str], source: str) -> Any:

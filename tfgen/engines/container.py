@@ -69,7 +69,7 @@ class DockerOpa:
         self.service = service
         self._pack = pack
         self._cache = cache
-        self._docker = _docker_client()
+        self._docker = docker_client()
         self._lease: Path | None = None
         self.token: str | None = service.environment.get(TOKEN_VARIABLE) or None
 
@@ -137,7 +137,7 @@ class DockerOpa:
             if existing is not None and existing.status == "created":
                 self._remove(existing)  # created but never started, e.g. the port was taken
             raise EngineError(
-                f"cannot start container {svc.name} from {svc.image}: {_api_reason(exc)}"
+                f"cannot start container {svc.name} from {svc.image}: {api_reason(exc)}"
             ) from exc
         try:
             self._wait(container, timeout)
@@ -241,7 +241,7 @@ class DockerOpa:
             except docker.errors.DockerException as exc:
                 raise ToolchainError(
                     f"OPA image {self.service.image} is not present and cannot be pulled "
-                    f"({_api_reason(exc)}): set TFGEN_OPA_IMAGE to a local image"
+                    f"({api_reason(exc)}): set TFGEN_OPA_IMAGE to a local image"
                 ) from exc
 
     def _wait(self, container: Any, timeout: float) -> None:
@@ -281,20 +281,21 @@ def remove_container(container: Any, cache: Path, url: str) -> None:
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
-        raise EngineError(f"cannot remove container {container.name}: {_api_reason(exc)}") from exc
+        raise EngineError(f"cannot remove container {container.name}: {api_reason(exc)}") from exc
 
 
-def _docker_client() -> Any:
+def docker_client() -> Any:
     try:
-        # By name: mypy run from the repo root would take the docker/ folder for this package.
+        # By name: the docker package ships no type information for mypy --strict.
         client = importlib.import_module("docker").from_env()
         client.ping()
     except Exception as exc:  # any failure means no usable Docker engine
-        raise ToolchainError(f"Docker engine unreachable ({_api_reason(exc)})") from exc
+        raise ToolchainError(f"Docker engine unreachable ({api_reason(exc)})") from exc
     return client
 
 
-def _api_reason(exc: BaseException) -> str:
+def api_reason(exc: BaseException) -> str:
+    """A Docker API error in one short line."""
     explanation = getattr(exc, "explanation", None)
     text = explanation if isinstance(explanation, str) and explanation else str(exc)
     return " ".join(text.split())[:300]

@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,15 @@ import requests
 
 from tfgen.bundle_sign import Verified, check_key, verify
 from tfgen.engines.base import FLEET_NAME, FLEET_REPLICAS, HEALTH_TIMEOUT
-from tfgen.engines.compose import _healthcheck, _interpolate, _volumes, read_dotenv, read_services
+from tfgen.engines.compose import BALANCER, BUNDLES, REPLICAS, Service, load_fleet
 from tfgen.engines.container import (
     LABEL_FLEET,
     LABEL_OWNER,
     LABEL_ROLE,
     OWNER,
     TOKEN_VARIABLE,
-    _api_reason,
-    _docker_client,
+    api_reason,
+    docker_client,
     remove_container,
     token_file,
 )
@@ -32,40 +32,11 @@ from tfgen.errors import EngineError, InputError
 from tfgen.fileio import write_bytes_atomic, write_text_atomic
 from tfgen.toolchain import Toolchain
 
-BUNDLES, REPLICAS, BALANCER = "fleet-bundles", "opa-fleet", "fleet-lb"
-SERVICES = (BUNDLES, REPLICAS, BALANCER)
 BUNDLE_FILE = "tfgen-bundle.tar.gz"
 DEFAULT_NAME = FLEET_NAME
 DEFAULT_REPLICAS = FLEET_REPLICAS
 # Replica log lines that mean the bundle was refused for good (waiting will not help).
 _REFUSALS = ("failed to verify", "signature", "digest mismatch")
-
-
-@dataclass(frozen=True)
-class Port:
-    host_ip: str
-    host_port: int | None  # None: Docker picks a free one
-    container_port: int
-
-
-@dataclass(frozen=True)
-class Service:
-    """One service of the fleet profile, interpolated, with absolute mount sources."""
-
-    name: str
-    image: str
-    command: tuple[str, ...]
-    ports: tuple[Port, ...]
-    volumes: dict[str, dict[str, str]]
-    environment: dict[str, str] = field(default_factory=dict)
-    user: str | None = None
-    read_only: bool = False
-    cap_drop: tuple[str, ...] = ()
-    security_opt: tuple[str, ...] = ()
-    tmpfs: tuple[str, ...] = ()
-    stop_signal: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    healthcheck: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,54 +49,6 @@ class ReplicaState:
     ready: bool  # GET /health?bundles=true answered 200
     revision: str  # the tfgen bundle revision it serves, '' if none
     problem: str  # the bundle error its status reports, '' if none
-
-
-def load_fleet(compose_file: Path, env: Mapping[str, str]) -> dict[str, Service]:
-    """The fleet profile's services, `${...}` taken from `env`, then the compose file's .env."""
-    source = str(compose_file)
-    services = read_services(compose_file)
-    values = {**read_dotenv(compose_file.resolve().parent / ".env"), **env}
-    base = compose_file.resolve().parent
-    out = {}
-    for name in SERVICES:
-        spec = services.get(name)
-        if not isinstance(spec, dict) or "fleet" not in (spec.get("profiles") or []):
-            raise InputError(source, f"no services.{name} entry in the fleet profile")
-        spec = _interpolate(spec, values, source)
-        image = spec.get("image")
-        command = spec.get("command", [])
-        if not isinstance(image, str) or not image or not isinstance(command, list):
-            raise InputError(source, f"services.{name} needs an image and a command list")
-        out[name] = Service(
-            name=name,
-            image=image,
-            command=tuple(str(c) for c in command),
-            ports=tuple(_port(p, source) for p in spec.get("ports") or ()),
-            volumes=_volumes(spec.get("volumes"), base, source),
-            environment={str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
-            user=str(spec["user"]) if spec.get("user") is not None else None,
-            read_only=bool(spec.get("read_only", False)),
-            cap_drop=tuple(spec.get("cap_drop") or ()),
-            security_opt=tuple(spec.get("security_opt") or ()),
-            tmpfs=tuple(spec.get("tmpfs") or ()),
-            stop_signal=spec.get("stop_signal"),
-            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-            healthcheck=_healthcheck(spec.get("healthcheck"), source),
-        )
-    for port in out[BALANCER].ports:
-        if port.host_ip not in ("127.0.0.1", "::1") or port.host_port is None:
-            raise InputError(source, f"services.{BALANCER} must publish on 127.0.0.1:PORT only")
-    return out
-
-
-def _port(entry: object, source: str) -> Port:
-    parts = str(entry).split("/")[0].split(":")
-    try:
-        if len(parts) == 3:
-            return Port(parts[0], int(parts[1]) if parts[1] else None, int(parts[2]))
-    except ValueError:
-        pass
-    raise InputError(source, f"bad port mapping {entry!r}: use HOST_IP:[HOST_PORT]:PORT")
 
 
 class Fleet:
@@ -148,7 +71,7 @@ class Fleet:
         self.state = state
         self._compose_file = compose_file
         self._env = dict(env)
-        self._docker = _docker_client()
+        self._docker = docker_client()
         self.token = token
 
     @property
@@ -235,7 +158,7 @@ class Fleet:
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as exc:
-            raise EngineError(f"cannot remove network {self.name}: {_api_reason(exc)}") from exc
+            raise EngineError(f"cannot remove network {self.name}: {api_reason(exc)}") from exc
         return removed
 
     def balancer_url(self) -> str:
@@ -337,7 +260,7 @@ class Fleet:
             )
         except docker.errors.APIError as exc:
             raise EngineError(
-                f"cannot start container {name} from {service.image}: {_api_reason(exc)}"
+                f"cannot start container {name} from {service.image}: {api_reason(exc)}"
             ) from exc
         container.reload()
         return container
