@@ -96,7 +96,12 @@ _policy_of(rc) := {"state": "invalid", "reason": "the policy attribute is missin
 	absent(rc, "policy")
 }
 
-_policy_of(rc) := policy.parse(value(rc, "policy"))
+_policy_of(rc) := _parsed[value(rc, "policy")]
+
+# Each distinct policy text parsed once: keys often share one (a module's or a local's policy).
+_parsed := {text: policy.parse(text) | some text in _policy_texts}
+
+_policy_texts := {text | some rc in policy_holders; text := value(rc, "policy")}
 
 _default_policy(rc) if {
 	absent(rc, "policy")
