@@ -75,8 +75,6 @@ absent(rc, attr) if {
 # Terraform marks the attribute's planned value sensitive.
 sensitive(rc, attr) if rc.change.after_sensitive[attr] == true
 
-# --- key policies --------------------------------------------------------------------------
-
 # Every resource that carries a key policy: the keys of every kind and aws_kms_key_policy.
 policy_holders := object.union(any_keys, key_policies)
 
@@ -243,8 +241,6 @@ _key_id_sets[id] contains address if {
 	some attr in ["arn", "key_id", "id"]
 	id := value(rc, attr)
 }
-
-# --- CloudTrail linkage ---------------------------------------------------------------------
 
 _trail_links := {address: _links(rc, "kms_key_id") | some address, rc in trails}
 

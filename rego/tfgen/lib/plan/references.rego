@@ -4,8 +4,6 @@
 # types it reads are named and declared in plan.rego.
 package tfgen.lib.plan
 
-# --- configuration: module scopes and references ------------------------------------------
-
 # Every module's configuration by module path ("" for the root, "module.a.module.b" nested),
 # six levels deep (Rego has no recursion). Arrays, not sets: modules are never hashed.
 _modules := {entry[0]: entry[1] | some level in [_m0, _m1, _m2, _m3, _m4, _m5]; some entry in level}
@@ -111,7 +109,6 @@ _expressions(rc) := {"scope": shape.scope, "expressions": object.get(res, "expre
 	res := _config_resources[shape.config]
 }
 
-# --- references ----------------------------------------------------------------------------
 #
 # A reference is followed as an item {scope, inst, fixed, ref, refs, key, each}: the module path
 # it is evaluated in, the instance keys of that module's calls, how many of those keys are the

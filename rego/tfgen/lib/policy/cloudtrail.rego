@@ -236,8 +236,6 @@ trail_patterns(statements) := {v |
 	some v in c.values
 }
 
-# --- one trail -----------------------------------------------------------------------------
-
 # What a request CloudTrail makes for `trail` ({"arn": ARN or null, "name": NAME or null})
 # carries: its ARN as aws:SourceArn and encryption context, its account as aws:SourceAccount.
 trail_context(trail) := {

@@ -140,8 +140,6 @@ _values(v) := v if is_array(v)
 
 _values(v) := [v] if not is_array(v)
 
-# --- actions and principals ----------------------------------------------------------------
-
 # IAM wildcards are * and ?; every other glob metacharacter is literal.
 _glob(pattern) := strings.replace_n({"\\": "\\\\", "[": "\\[", "]": "\\]", "{": "\\{", "}": "\\}"}, pattern)
 
@@ -226,8 +224,6 @@ applies_to(stmt, who) if {
 	stmt.not_principal
 	not _names(stmt, who)
 }
-
-# --- conditions ----------------------------------------------------------------------------
 
 # Whether condition `c` holds for a request whose context holds `ctx` (lower-case keys):
 # "yes", "no", or "unknown" when the key's value or the operator is beyond what is known.
@@ -332,8 +328,6 @@ root_context(root) := object.union(
 root_context(root) := object.union(request_context, {"aws:principalisawsservice": "false"}) if {
 	not is_string(root.account)
 }
-
-# --- access after Deny ---------------------------------------------------------------------
 
 # Whether `who` may call `action` under `ctx` after every Deny: {"state": "yes"|"no"|"unknown",
 # "denied_by": labels of Denies that apply, "undecided": labels whose effect is unknown}.
