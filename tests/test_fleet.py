@@ -370,6 +370,7 @@ def test_plans_judged_by_two_revisions(opa_serve: ServeFn, tmp_path: Path) -> No
     assert {("=team-1" in r, "=team-2" in r) for r in revisions} == {(True, False), (False, True)}
     judged = {p["path"]: p["revision"] for p in document["plans"]}
     assert {f["plan"] for f in document["findings"]} <= set(judged)
+    assert all(f["revision"] == judged[f["plan"]] for f in document["findings"])
 
 
 def test_fleet_benchmark_smoke_run(project: FleetProject, tmp_path: Path) -> None:

@@ -940,3 +940,17 @@ def test_large_json_is_compact_and_complete() -> None:
     assert text.count("\n") == 1
     assert len(json.loads(text)["findings"]) == INDENT_LIMIT + 1
     assert render(_many(3), "json").count("\n") > 10
+
+
+def test_findings_carry_the_revision_that_judged_their_plan() -> None:
+    """An OPA server's provenance reaches every finding of its plan (JSON and SARIF)."""
+    plans = (replace(PLAN_A, revision="tfgen=rev-a"), replace(PLAN_B, revision="tfgen=rev-b"))
+    judged = report(plans=plans, findings=(BLOCKING, ADVISORY, WAIVED, OTHER_PLAN))
+    by_plan = {plan.path: plan.revision for plan in plans}
+    data = assert_report_valid(render(judged, "json"))
+    assert {f["revision"] for f in data["findings"]} == {"tfgen=rev-a", "tfgen=rev-b"}
+    assert all(f["revision"] == by_plan[f["plan"]] for f in data["findings"])
+    results = assert_sarif_valid(render(judged, "sarif"))["runs"][0]["results"]
+    assert all(r["properties"]["revision"] == by_plan[r["properties"]["plan"]] for r in results)
+    # The embedded engine has no provenance: no revision key at all.
+    assert all("revision" not in f for f in json.loads(render(report(), "json"))["findings"])

@@ -54,6 +54,11 @@ def ordered(report: Report) -> list[Finding]:
     return sorted(report.findings, key=key)
 
 
+def revisions(report: Report) -> dict[str, str]:
+    """Plan -> the bundle revisions that judged it, for plans an OPA server judged."""
+    return {plan.path: plan.revision for plan in report.plans if plan.revision}
+
+
 def dumps_stable(value: Any) -> str:
     """JSON with sorted keys; values JSON cannot hold become their str()."""
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tfgen.model import Report
-from tfgen.report._common import Guidance, guidance, ordered, status, summary
+from tfgen.report._common import Guidance, guidance, ordered, revisions, status, summary
 
 # Python's json indents in pure Python; above this many findings the C encoder writes compact JSON.
 INDENT_LIMIT = 1000
@@ -16,6 +16,7 @@ INDENT_LIMIT = 1000
 def document(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data, as schemas/report.schema.json describes it."""
     helps = guidance(report)
+    judged_by = revisions(report)
     return {
         "tool": dict(sorted(report.tool.items())),
         "plans": [_plan(asdict(plan)) for plan in sorted(report.plans, key=lambda p: p.path)],
@@ -35,6 +36,7 @@ def document(report: Report) -> dict[str, Any]:
                 "details": f.details,
                 "remediation": helps.get(f.rule_id, Guidance()).remediation,
                 "reference": helps.get(f.rule_id, Guidance()).reference,
+                **({"revision": judged_by[f.plan]} if f.plan in judged_by else {}),
             }
             for f in ordered(report)
         ],

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from tfgen import __version__
 from tfgen.model import Finding, Report, RuleMeta
-from tfgen.report._common import ordered, status
+from tfgen.report._common import ordered, revisions, status
 from tfgen.report.jsondoc import dumps
 
 SCHEMA_URI = (
@@ -32,10 +32,11 @@ def document(report: Report) -> dict[str, Any]:
     findings = ordered(report)
     rules = _rules(report, findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
+    judged_by = revisions(report)
     run: dict[str, Any] = {
         "tool": {"driver": _driver(rules)},
         "invocations": [_invocation(report)],
-        "results": [_result(report, f, index[f.rule_id]) for f in findings],
+        "results": [_result(report, f, index[f.rule_id], judged_by) for f in findings],
         "columnKind": "unicodeCodePoints",
         "properties": {
             "tool": dict(sorted(report.tool.items())),
@@ -159,7 +160,9 @@ def _md_link_text(text: str) -> str:
     return re.sub(r"([\\\[\]])", r"\\\1", " ".join(text.split()))
 
 
-def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(
+    report: Report, finding: Finding, rule_index: int, judged_by: dict[str, str]
+) -> dict[str, Any]:
     state = status(report, finding)
     level = "error" if state == "blocking" else _LEVELS.get(finding.enforcement, "warning")
     location: dict[str, Any] = {
@@ -190,6 +193,9 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]
             "details": finding.details,
         },
     }
+    revision = judged_by.get(finding.plan)
+    if revision:  # the bundle revisions of the OPA server that judged it
+        result["properties"]["revision"] = revision
     if report.baseline and finding.waiver is None:  # new, or held by the baseline
         result["baselineState"] = "unchanged" if finding.baselined else "new"
     if finding.waiver is not None:
