@@ -4,6 +4,7 @@ run at the same plan whatever the concurrency, and the gate reads plan files one
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from helpers import FIXTURES, REGO, ServeFn
 from tfgen import gate
 from tfgen.config import Config
 from tfgen.engines import EngineOptions, open_engine
-from tfgen.evaluate import evaluate_plans
+from tfgen.evaluate import default_jobs, evaluate_plans
 from tfgen.model import PlanInfo
 from tfgen.rulepack import find_pack
 from tfgen.toolchain import Toolchain
@@ -122,3 +123,10 @@ def test_jobs_must_be_positive() -> None:
 
     with pytest.raises(InputError, match="jobs: must be at least 1"):
         open_engine("embedded", find_pack(REGO), options=EngineOptions(jobs=0))
+
+
+def test_default_jobs_keep_every_core_busy() -> None:
+    """One evaluation per core, and one more on the embedded engine (Wasm runs off the GIL)."""
+    cores = len(os.sched_getaffinity(0))
+    assert default_jobs("opa") == default_jobs("docker") == cores
+    assert default_jobs() == default_jobs("embedded") == cores + 1

@@ -36,12 +36,15 @@ def rule_input(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {key: plan[key] for key in PLAN_KEYS if key in plan}
 
 
-def default_jobs() -> int:
-    """Evaluations in flight by default: one per core this process may run on."""
+def default_jobs(engine: str = "embedded") -> int:
+    """Evaluations in flight by default: one per core this process may run on, and one more on
+    the embedded engine, whose Wasm evaluations leave the interpreter free to read the next plan.
+    (An OPA server on the same cores gains nothing from a third request.)"""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    return cores + 1 if engine == "embedded" else cores
 
 
 def evaluate_plans(

@@ -69,10 +69,9 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=default_jobs(),
         metavar="N",
-        help="plans evaluated at once, results in input order (default: the cores, here "
-        f"{default_jobs()})",
+        help="plans evaluated at once, results in input order (default: the cores, plus one on "
+        f"the embedded engine; here {default_jobs()} embedded, {default_jobs('opa')} on a server)",
     )
     parser.add_argument(
         "--keep-running",
@@ -262,7 +261,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         compose_file=args.compose_file,
         compose_env=dict(os.environ),
         load_pack=args.load_pack,
-        jobs=args.jobs,
+        jobs=args.jobs if args.jobs is not None else default_jobs(args.engine),
         allow_revision_change=args.allow_revision_change,
         toolchain=args.toolchain,
     )
