@@ -62,6 +62,10 @@ def test_the_genuine_bundle_passes_the_proof(
     assert code == 1
     assert [f["rule_id"] for f in report["findings"]] == ["KMS-011"]
     assert report["tool"]["opa"] == "1.22.4"  # from the provenance, no extra request
+    # Each finding names the bundle revision that judged it: the local pack's digest.
+    revisions = [f.pop("revision") for f in report["findings"]]
+    assert revisions == [f"{report['plans'][0]['revision']}"]
+    assert revisions[0].endswith("=" + find_pack(REGO).digest)
     # The embedded engine's Wasm build of the same pack decides the same.
     embedded = check(capsys, str(public_plan))[1]
     assert embedded["findings"] == report["findings"]
