@@ -9,6 +9,8 @@ import re
 import shlex
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
+import yaml
 from hypothesis import strategies as st
 
 from tfgen.module.options import ModuleOptions
@@ -229,3 +232,38 @@ def commands(script: str, program: str = "tfgen") -> list[Step]:
         until = dt.date.fromisoformat(match.group(2)) if match.group(2) else None
         found.append((shlex.split(command)[1:], int(match.group(1)), until))
     return found
+
+
+# The GitHub Action (action.yml), whose step scripts tests run as GitHub does.
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+
+
+def step(name: str) -> dict[str, Any]:
+    return next(s for s in ACTION["runs"]["steps"] if s.get("name") == name)
+
+
+def run_step(
+    name: str, env: dict[str, str], tmp_path: Path, path: str | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """A step's script as GitHub runs `shell: bash`, with the runner's files in tmp_path."""
+    for file in ("output", "summary"):
+        (tmp_path / file).touch()
+    full_env = {
+        **os.environ,
+        "PATH": path or f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "GITHUB_REPOSITORY": "acme/infra",
+        "ACTION_PATH": str(ROOT),
+        **env,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(name)["run"]],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -7,52 +7,19 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import ACTION, ROOT, run_step, step
 
-ROOT = Path(__file__).resolve().parent.parent
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 WORKFLOW = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text())
 GITLAB = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text())
 PLAN = ROOT / "tests" / "fixtures" / "bad" / "control_valid_plan.json"
 EXAMPLE_ROOT = "modules/cloudtrail-kms-key/examples/basic"
 SARIF_SCHEMA = ROOT / "tests" / "fixtures" / "schemas" / "sarif-schema-2.1.0.json"
 REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
-
-
-def step(name: str) -> dict[str, Any]:
-    return next(s for s in ACTION["runs"]["steps"] if s.get("name") == name)
-
-
-def run_step(
-    name: str, env: dict[str, str], tmp_path: Path, path: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """A step's script as GitHub runs `shell: bash`, with the runner's files in tmp_path."""
-    for file in ("output", "summary"):
-        (tmp_path / file).touch()
-    full_env = {
-        **os.environ,
-        "PATH": path or f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "RUNNER_TEMP": str(tmp_path),
-        "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-        "GITHUB_REPOSITORY": "acme/infra",
-        "ACTION_PATH": str(ROOT),
-        **env,
-    }
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(name)["run"]],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def outputs(tmp_path: Path) -> dict[str, str]:

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from helpers import FIXTURES, ROOT
+from helpers import FIXTURES, ROOT, run_step
 
 from tfgen.rulepack import RulePack
 from tfgen.wasmbuild import SHIPPED_DIR
@@ -80,24 +79,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("venv")
     target = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=300)
-    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-    (install,) = (
-        s for s in action["runs"]["steps"] if s.get("name") == "Install tfgen from its wheel"
-    )
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([str(target / "bin"), BARE_PATH]),
-        "ACTION_PATH": str(ROOT),
-        "RUNNER_TEMP": str(base),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
-    proc = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", install["run"]],
-        env=env,
-        capture_output=True,
-        text=True,
+    proc = run_step(
+        "Install tfgen from its wheel",
+        {"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        base,
+        path=os.pathsep.join([str(target / "bin"), BARE_PATH]),
         timeout=900,
-        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return target

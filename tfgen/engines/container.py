@@ -200,7 +200,7 @@ class DockerOpa:
         states = []
         for container in self._containers():
             health = container.attrs.get("State", {}).get("Health", {}).get("Status", "none")
-            url = _bound_url(container)
+            url = bound_url(container)
             states.append(
                 ContainerState(
                     name=container.name,
@@ -267,7 +267,7 @@ class DockerOpa:
             time.sleep(0.2)
 
     def _remove(self, container: Any) -> None:
-        remove_container(container, self._cache, _bound_url(container))
+        remove_container(container, self._cache, bound_url(container))
 
 
 def remove_container(container: Any, cache: Path, url: str) -> None:
@@ -301,13 +301,13 @@ def api_reason(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
-def _bound_url(container: Any) -> str:
-    """The loopback URL a container publishes, or ''."""
+def bound_url(container: Any) -> str:
+    """The loopback URL a container publishes (its first bound port), or ''."""
     ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
-    bound = next(iter(ports.values()), None) or [{}]
-    if not bound[0]:
-        return ""
-    return f"http://{bound[0].get('HostIp', '')}:{bound[0].get('HostPort', '')}"
+    for bound in ports.values():
+        if bound:
+            return f"http://{bound[0].get('HostIp', '')}:{bound[0].get('HostPort', '')}"
+    return ""
 
 
 def _alive(lease: Path) -> bool:

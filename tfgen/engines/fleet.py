@@ -24,6 +24,7 @@ from tfgen.engines.container import (
     OWNER,
     TOKEN_VARIABLE,
     api_reason,
+    bound_url,
     docker_client,
     remove_container,
     token_file,
@@ -136,9 +137,9 @@ class Fleet:
         for index in range(1, replicas + 1):
             self._ensure(services[REPLICAS], self._container_name(REPLICAS, index), network)
         balancer = self._ensure(services[BALANCER], self._container_name(BALANCER), network)
-        lb_url = _bound_url(balancer)
+        lb_url = bound_url(balancer)
         # Kept before the wait, so status and check reach a replica that never got ready.
-        self._keep_token([lb_url, *(_bound_url(c) for c in self._containers(REPLICAS))])
+        self._keep_token([lb_url, *(bound_url(c) for c in self._containers(REPLICAS))])
         deadline = time.monotonic() + timeout
         for container in self._containers(REPLICAS):
             self._wait_replica(container, deadline)
@@ -163,16 +164,16 @@ class Fleet:
 
     def balancer_url(self) -> str:
         found = self._containers(BALANCER)
-        return _bound_url(found[0]) if found else ""
+        return bound_url(found[0]) if found else ""
 
     def replica_urls(self) -> list[str]:
-        return [url for url in (_bound_url(c) for c in self._containers(REPLICAS)) if url]
+        return [url for url in (bound_url(c) for c in self._containers(REPLICAS)) if url]
 
     def status(self) -> list[ReplicaState]:
         """Each replica: container state, readiness, the revision it serves, its bundle error."""
         states = []
         for container in self._containers(REPLICAS):
-            url = _bound_url(container)
+            url = bound_url(container)
             ready, revision = False, ""
             if container.status == "running" and url:
                 ready = _get(f"{url}/health?bundles=true", None) is not None
@@ -266,7 +267,7 @@ class Fleet:
         return container
 
     def _wait_replica(self, container: Any, deadline: float) -> None:
-        url = _bound_url(container)
+        url = bound_url(container)
         while True:
             container.reload()
             if container.status in ("exited", "dead"):
@@ -313,7 +314,7 @@ class Fleet:
             write_text_atomic(path, self.token + "\n", mode=0o600, force=True)
 
     def _remove(self, container: Any) -> None:
-        remove_container(container, self.state.parent.parent, _bound_url(container))
+        remove_container(container, self.state.parent.parent, bound_url(container))
 
 
 def new_token() -> str:
@@ -376,12 +377,3 @@ def _bundle_problem(container: Any) -> str:
 def _last_log(container: Any) -> str:
     logs = container.logs(tail=5).decode("utf-8", "replace").strip().splitlines()
     return logs[-1][:300] if logs else "no output"
-
-
-def _bound_url(container: Any) -> str:
-    """The loopback URL a container publishes, or ''."""
-    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
-    for bound in ports.values():
-        if bound:
-            return f"http://{bound[0].get('HostIp', '')}:{bound[0].get('HostPort', '')}"
-    return ""
