@@ -14,9 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import hcl2
-from lark.exceptions import LarkError
-
 from tfgen.errors import InputError
 from tfgen.model import Finding, PlanInfo, SourceLocation, Waiver
 from tfgen.sources import SourceMap, parse_address
@@ -50,6 +47,9 @@ class Suppression:
 
 def block_spans(text: str) -> list[tuple[int, int, Block]]:
     """The top-level resource, data and module blocks: first line, last line, labels."""
+    import hcl2  # imported with lark only by runs that read .tf files (~0.1 s)
+    from lark.exceptions import LarkError
+
     try:
         tree = hcl2.parses_to_tree(text)
     except (LarkError, ValueError, RecursionError):  # python-hcl2 misses some valid HCL
