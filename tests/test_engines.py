@@ -11,6 +11,7 @@ from helpers import FIXTURE_PACK, FIXTURES, PlanFn, ServeFn, copy_pack
 
 from tfgen import __version__
 from tfgen.engines import EngineOptions, open_engine
+from tfgen.engines.base import encode_input
 from tfgen.errors import EngineError
 from tfgen.evaluate import evaluate_plans, rule_input
 from tfgen.model import Finding, PlanInfo
@@ -245,3 +246,16 @@ def test_embedded_returns_a_decision_larger_than_ten_megabytes(toolchain: Toolch
     public = [r for r in result["deny"] if r["rule_id"] == "KMS-011"]
     assert len(public) == 10
     assert len(json.dumps(result)) > 10_000_000
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"n": 2**64, "m": -(2**63) - 1, "s": "é\u2028"},  # beyond orjson's integers
+        {"n": 2**64 - 1, "f": 0.1, "e": 1e300, "z": -0.0, "u": "\U0001f600", "l": [None, True]},
+    ],
+)
+def test_engine_input_is_the_same_json_whatever_the_encoder(document: dict[str, Any]) -> None:
+    encoded = encode_input(document)
+    assert json.loads(encoded) == document
+    assert json.loads(encoded) == json.loads(json.dumps(document))

@@ -49,6 +49,7 @@ CORPUS = {
     "format_version_missing.json": "format_version missing",
     "errored.json": "errored",
     "nan.json": "NaN is not valid JSON",
+    "float_overflow.json": "the number 1e400 is too large for a float",
     "garbage.bin": "is binary data (a NUL byte at offset 1)",
     "mode_missing.json": "resource_changes[0].mode is missing",
     "mode_unknown.json": 'resource_changes[0].mode must be "managed" or "data", got \'Managed\'',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import stat
 import sys
@@ -65,7 +66,7 @@ def loads_plan(data: bytes, label: str) -> dict[str, Any]:
             "looks like Terraform configuration (HCL), not a plan: "
             "run `terraform plan -out=tfplan && terraform show -json tfplan`",
         )
-    document = _parse_json(text, label)
+    document = parse_json(text, label)
     del text
     validate_plan(document, label)
     plan: dict[str, Any] = document
@@ -208,9 +209,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse_json(text: str, label: str) -> Any:
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"the number {literal[:40]} is too large for a float")
+    return value
+
+
+def parse_json(text: str, label: str) -> Any:
+    """JSON as plans hold it: no NaN or Infinity, and no number too large for a float, which
+    json would read as infinity (engines are given finite numbers only)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         where = f"{exc.msg} (line {exc.lineno} column {exc.colno})"
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):

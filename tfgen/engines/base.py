@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, NotRequired, Protocol, TypedDict, get_args
+
+import orjson
 
 from tfgen.errors import EngineError
 from tfgen.model import Enforcement, Severity
@@ -27,6 +30,8 @@ RESULT_KEYS = (
     "message",
     "details",
 )
+_SEVERITIES = frozenset(get_args(Severity))
+_ENFORCEMENTS = frozenset(get_args(Enforcement))
 
 
 class PackInfo(TypedDict):
@@ -79,6 +84,19 @@ class Engine(Protocol):
         ...
 
 
+def encode_input(document: Mapping[str, Any]) -> bytes:
+    """The JSON an engine is given for one plan document, UTF-8.
+
+    orjson writes it 4x faster than json; integers beyond 64 bits, which orjson refuses, go
+    through json. orjson would write a non-finite float as null, so a document must hold none:
+    the plan reader refuses them (`planfile.parse_json`).
+    """
+    try:
+        return orjson.dumps(document)
+    except TypeError:
+        return json.dumps(document, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
 def decision(
     value: object,
     source: str,
@@ -114,9 +132,9 @@ def _check_result(entry: object, where: str) -> None:
     missing = [k for k in RESULT_KEYS if k not in entry]
     if missing:
         raise EngineError(f"{where} holds a result without {', '.join(missing)}")
-    if entry["severity"] not in get_args(Severity):
+    if entry["severity"] not in _SEVERITIES:
         raise EngineError(f"{where}: {entry['rule_id']} has severity {entry['severity']!r}")
-    if entry["enforcement"] not in get_args(Enforcement):
+    if entry["enforcement"] not in _ENFORCEMENTS:
         raise EngineError(f"{where}: {entry['rule_id']} has enforcement {entry['enforcement']!r}")
     if not isinstance(entry["details"], dict):
         raise EngineError(f"{where}: {entry['rule_id']} has details that are not an object")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +12,7 @@ import opapywasm.runtime
 import wasmtime
 from opapywasm import OpaInvalidPolicyError, OpaWasmError, OpaWasmPolicy, PolicyConfig
 
-from tfgen.engines.base import Decision, decision
+from tfgen.engines.base import Decision, decision, encode_input
 from tfgen.engines.wasm import fit_initial_memory
 from tfgen.engines.wasmcache import dist_version, load_module
 from tfgen.errors import EngineError
@@ -50,7 +49,7 @@ class EmbeddedEngine:
             max_cstring_scan_bytes=_MAX_BYTES,
             max_memory_pages=_MAX_PAGES,
             eval_timeout_seconds=timeout,
-            parse_raw_json_input=False,  # the input is json.dumps output, valid by construction
+            parse_raw_json_input=False,  # the input is encode_input's JSON, valid by construction
         )
         wasm = path.read_bytes()
         fit_initial_memory(wasm)
@@ -78,7 +77,7 @@ class EmbeddedEngine:
 
     def evaluate(self, plan: Mapping[str, Any]) -> Decision:
         try:
-            raw = self._policy.evaluate_raw(json.dumps(plan, allow_nan=False), ENTRYPOINT)
+            raw = self._policy.evaluate_raw(encode_input(plan), ENTRYPOINT)
         except (OpaWasmError, ValueError) as exc:
             raise EngineError(f"embedded engine: evaluation failed ({exc})") from exc
         if not isinstance(raw, list) or not raw:

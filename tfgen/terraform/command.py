@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tfgen.errors import TerraformError, ToolchainError
+from tfgen.planfile import parse_json
 
 EMBEDDED = "embedded"
 TIMEOUT_SECONDS = 1800
@@ -164,7 +165,7 @@ class Terraform:
             args += [f"-var-file={f}" for f in var_files]
             self.run(args, cwd=module_dir)
             out = self.run(["show", "-json", "-no-color", str(planfile)], cwd=module_dir)
-        plan: dict[str, Any] = json.loads(out)
+        plan: dict[str, Any] = parse_json(out, "terraform show -json")
         return plan
 
 
