@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
@@ -24,6 +25,8 @@ DESCRIPTION = (
 
 
 # Core errors name parameters; the user gave flags (or the variables behind them).
+# The subcommands, each a module of this package, in the order `tfgen --help` lists them.
+COMMANDS = ("generate", "check", "plan", "baseline", "opa", "rules", "bundle")
 _FLAGS = {"timeout": "--timeout", "engine": "--engine", "url": "--opa-url"}
 _REASONS = {"url": "the opa engine needs --opa-url or TFGEN_OPA_URL"}
 # Toolchain settings come from these variables (see toolchain()).
@@ -104,26 +107,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the arguments, only the subcommand they name is imported and added."""
     parser = _Parser(prog="tfgen", description=DESCRIPTION)
     parser.add_argument("--version", action=_VersionAction)
     parser.set_defaults(toolchain=toolchain())
     sub: Subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _register_all(sub)
+    named = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for command in (named,) if named in COMMANDS else COMMANDS:
+        # Each subcommand module adds its parser and sets `func` to a callable returning an exit
+        # code; a check does not pay for importing the generator, Terraform or bundle code.
+        importlib.import_module(f"tfgen.cli.{command}").register(sub)
     return parser
 
 
-def _register_all(sub: Subparsers) -> None:
-    """Each subcommand module adds its parser and sets `func` to a callable returning an exit code."""
-    from tfgen.cli import baseline, bundle, check, generate, opa, plan, rules
-
-    for module in (generate, check, plan, baseline, opa, rules, bundle):
-        module.register(sub)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(arguments).parse_args(arguments)
     try:
         code: int = args.func(args)
     except TfgenError as exc:
