@@ -9,7 +9,6 @@ this reader cannot follow, is not pruned: its engine sees the whole rule input.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,12 +37,16 @@ class InputNeeds:
 
 def input_needs(pack: RulePack) -> InputNeeds:
     """What the pack's policy files read of the input; computed once per pack content."""
-    return _needs(pack.root, pack.digest)
+    key = (pack.root, pack.digest)
+    if key not in _NEEDS:
+        _NEEDS[key] = _needs(pack)
+    return _NEEDS[key]
 
 
-@functools.lru_cache(maxsize=8)
-def _needs(root: Path, digest: str) -> InputNeeds:
-    pack = RulePack(root)
+_NEEDS: dict[tuple[Path, str], InputNeeds] = {}
+
+
+def _needs(pack: RulePack) -> InputNeeds:
     keys = input_keys(_policy_texts(pack))
     if undeclared_types(pack):
         return InputNeeds(keys=keys, types=None)
