@@ -187,8 +187,10 @@ class InlineSuppressions:
     def covering(self, finding: Finding) -> list[int]:
         """Indices of the suppressions naming this finding's rule on its block or a module call."""
         sources = self._maps.get(finding.plan)
+        if sources is None or not self._index:
+            return []
         address = parse_address(finding.address)
-        if sources is None or address is None:
+        if address is None:
             return []
         dirs = sources.module_dirs(address.modules)
         kind = "data" if address.mode == "data" else "resource"
