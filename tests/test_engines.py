@@ -259,3 +259,22 @@ def test_engine_input_is_the_same_json_whatever_the_encoder(document: dict[str, 
     encoded = encode_input(document)
     assert json.loads(encoded) == document
     assert json.loads(encoded) == json.loads(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8181", True),
+        ("http://127.8.0.1:8181", True),
+        ("http://localhost:8181", True),
+        ("http://[::1]:8181", True),
+        ("https://opa.example.com", False),
+        ("http://10.0.0.7:8181", False),
+        ("http://[fd00::7]:8181", False),
+    ],
+)
+def test_decisions_from_this_host_are_asked_uncompressed(url: str, local: bool) -> None:
+    """Loopback spares the CPU of gzip on both sides; a server elsewhere may still compress."""
+    from tfgen.engines.opa import _on_this_host
+
+    assert _on_this_host(url) is local

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +15,13 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from tfgen.bundle import check_provenance, compare_modules, upload_modules
-from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, decision
+from tfgen.engines.base import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Decision,
+    decision,
+    encode_input,
+)
 from tfgen.errors import EngineError, InputError
 from tfgen.rulepack import ENTRYPOINT, RulePack
 
@@ -59,6 +66,15 @@ class OpaServerEngine:
         self._client = _client(self.url, token, timeout, retries)
         if auth is not None:
             self._client._session.auth = auth
+        # Proxy and TLS settings from the environment, read once rather than on every request.
+        self._settings = self._client._session.merge_environment_settings(
+            self.url, {}, None, None, None
+        )
+        self._decision_headers = {"Content-Type": "application/json"}
+        if _on_this_host(self.url):
+            # A decision is ~30 KB of JSON: compressing it costs both sides more CPU than
+            # loopback saves.
+            self._decision_headers["Accept-Encoding"] = "identity"
         try:
             if load_pack:
                 self._load_pack()
@@ -81,7 +97,8 @@ class OpaServerEngine:
     def _query(self, plan: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         """The report for one plan, and the revisions of the bundles that judged it."""
         url = f"{self.url}/v1/data/{ENTRYPOINT}?provenance=true"
-        body = self._request("post", url, json={"input": dict(plan)})
+        data = b'{"input":' + encode_input(plan) + b"}"
+        body = self._request("post", url, data=data, headers=self._decision_headers)
         revision = ""
         if isinstance(body, dict) and isinstance(body.get("provenance"), dict):
             self._opa_version = str(body["provenance"].get("version", "unknown"))
@@ -183,9 +200,11 @@ class OpaServerEngine:
         }
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        session = self._client._session
         try:
-            response: requests.Response = self._client._session.request(
-                method, url, timeout=self._client.timeout, **kwargs
+            prepared = session.prepare_request(requests.Request(method.upper(), url, **kwargs))
+            response: requests.Response = session.send(
+                prepared, timeout=self._client.timeout, **self._settings
             )
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
@@ -321,6 +340,17 @@ def without_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
     userinfo, _, host = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
     return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def _on_this_host(url: str) -> bool:
+    """Whether the URL names this machine (localhost or a loopback address)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaClient:
