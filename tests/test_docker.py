@@ -557,6 +557,7 @@ def test_a_container_tfgen_starts_is_never_open(
     token = token_path.read_text(encoding="utf-8").strip()
     env = docker_client.containers.get(name).attrs["Config"]["Env"]
     assert f"TFGEN_OPA_TOKEN={token}" in env and len(token) >= 32
+    assert "GOGC=400" in env  # docker-compose.yml's garbage collector setting reaches OPA
     # Anyone else who reaches the port is refused, reads and writes alike.
     for method, path in (("POST", "/v1/data/main/report"), ("GET", "/v1/data")):
         assert requests.request(method, f"{url}{path}", json={}, timeout=5).status_code == 401
