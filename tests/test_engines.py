@@ -278,3 +278,21 @@ def test_decisions_from_this_host_are_asked_uncompressed(url: str, local: bool) 
     from tfgen.engines.opa import _on_this_host
 
     assert _on_this_host(url) is local
+
+
+def test_opa_server_judges_a_plan_holding_a_lone_surrogate(opa_serve: ServeFn) -> None:
+    """JSON may escape half a surrogate pair; such a value is sent escaped, not refused."""
+    pack = find_pack(PACK)
+    key = {
+        "address": "aws_kms_key.k",
+        "mode": "managed",
+        "type": "aws_kms_key",
+        "name": "k",
+        "change": {"actions": ["create"], "after": {"description": "\ud800"}},
+    }
+    engine = open_engine("opa", pack, options=EngineOptions(opa_url=opa_serve(PACK)))
+    try:
+        result = engine.evaluate({"format_version": "1.2", "resource_changes": [key]})
+    finally:
+        engine.close()
+    assert {r["rule_id"] for r in result["deny"]} == {"FIX-001"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,7 +98,11 @@ class OpaServerEngine:
     def _query(self, plan: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         """The report for one plan, and the revisions of the bundles that judged it."""
         url = f"{self.url}/v1/data/{ENTRYPOINT}?provenance=true"
-        data = b'{"input":' + encode_input(plan) + b"}"
+        try:
+            document = encode_input(plan)
+        except UnicodeEncodeError:  # a lone surrogate (JSON allows the escape): json escapes it
+            document = json.dumps(plan).encode("ascii")
+        data = b'{"input":' + document + b"}"
         body = self._request("post", url, data=data, headers=self._decision_headers)
         revision = ""
         if isinstance(body, dict) and isinstance(body.get("provenance"), dict):
