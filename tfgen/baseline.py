@@ -37,6 +37,10 @@ class Baseline:
     entries: frozenset[Entry]
     source: str = ""
 
+    def marking(self) -> Marking:
+        """A fresh pass that marks this baseline's findings."""
+        return Marking(self)
+
 
 def cause_digest(details: Any) -> str:
     """A stable digest of a finding's structured details (key order and spacing do not matter)."""
@@ -95,24 +99,34 @@ def load(path: Path) -> Baseline:
     return Baseline(frozenset(entries), name)
 
 
+class Marking:
+    """Marks the findings the baseline holds (reported, not blocking), one at a time; then notices
+    of the entries not found."""
+
+    def __init__(self, baseline: Baseline) -> None:
+        self.baseline = baseline
+        self._seen: set[Entry] = set()
+
+    def __call__(self, finding: Finding) -> Finding:
+        key = entry(finding)
+        if key not in self.baseline.entries:
+            return finding
+        self._seen.add(key)
+        return replace(finding, baselined=True) if finding.waiver is None else finding
+
+    def notices(self) -> tuple[str, ...]:
+        resolved = sorted(self.baseline.entries - self._seen)
+        return tuple(
+            f"resolved baseline entry {e.rule_id} {e.address} in {self.baseline.source}: "
+            "not found in this run; rewrite the baseline (tfgen baseline --force) to drop it"
+            for e in resolved
+        )
+
+
 def apply(
     findings: Iterable[Finding], baseline: Baseline
 ) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
     """Mark findings the baseline holds (reported, not blocking); report entries gone since."""
-    seen: set[Entry] = set()
-    out = []
-    for finding in findings:
-        key = entry(finding)
-        if key in baseline.entries and finding.waiver is None:
-            seen.add(key)
-            finding = replace(finding, baselined=True)
-        elif key in baseline.entries:
-            seen.add(key)
-        out.append(finding)
-    resolved = sorted(baseline.entries - seen)
-    notices = tuple(
-        f"resolved baseline entry {e.rule_id} {e.address} in {baseline.source}: "
-        "not found in this run; rewrite the baseline (tfgen baseline --force) to drop it"
-        for e in resolved
-    )
-    return tuple(out), notices
+    mark = baseline.marking()
+    out = tuple(mark(f) for f in findings)
+    return out, mark.notices()

@@ -16,6 +16,7 @@ from tfgen.errors import EngineError
 from tfgen.model import Finding, PlanInfo, Report
 from tfgen.ruleinput import InputNeeds, prune
 from tfgen.rulepack import RulePack
+from tfgen.spool import FindingSpool
 
 S = TypeVar("S", bound=str)
 
@@ -63,7 +64,8 @@ def evaluate_plans(
 
     Plans are taken from `plans` one at a time, cut to what the pack reads (`needs`), handed to
     up to `jobs` concurrent evaluations and dropped once evaluated: only the plans in flight are
-    held. Findings and errors come out in input order whatever the concurrency.
+    held. Findings and errors come out in input order whatever the concurrency; each plan's
+    findings go to a spool as soon as it is evaluated.
     `progress(done, total)` is called after each evaluated plan (`total` defaults to len(plans)).
 
     Each plan keeps the bundle revisions that judged it; plans judged by different ones are an
@@ -73,7 +75,7 @@ def evaluate_plans(
     report too. The caller owns the engine and closes it.
     """
     count = total if total is not None else len(plans) if isinstance(plans, Sequence) else 0
-    found: list[tuple[int, Finding]] = []
+    found = FindingSpool()
     evaluated: list[PlanInfo] = []
     problems = list(errors)
     pending: deque[tuple[PlanInfo, Future[Decision]]] = deque()
@@ -92,9 +94,10 @@ def evaluate_plans(
             evaluated.append(replace(info, revision=decision.get("revision", "")))
             if progress is not None:
                 progress(len(evaluated), max(count, len(evaluated)))
-            index = len(evaluated) - 1
-            for entry in (*decision["deny"], *decision["warn"]):
-                found.append((index, _finding(entry, info.path)))
+            results = (
+                _finding(entry, info.path) for entry in (*decision["deny"], *decision["warn"])
+            )
+            found.add(sorted(results, key=_order))
             return True
 
         for info, plan in source:
@@ -121,7 +124,7 @@ def evaluate_plans(
     return Report(
         tool=tool_versions(engine, pack),
         plans=tuple(evaluated),
-        findings=tuple(f for _, f in sorted(found, key=_order)),
+        findings=found,
         rules=pack.rules,
         errors=tuple(problems),
         notices=engine.notices(),
@@ -160,7 +163,7 @@ def tool_versions(engine: Engine, pack: RulePack) -> dict[str, str]:
 
 
 def _finding(entry: RuleResult, plan: str) -> Finding:
-    # A batch holds every finding until it is rendered: the per-rule strings are shared, not copied.
+    # The per-rule strings are shared, not copied: the spool then writes each once per chunk.
     return Finding(
         rule_id=_shared(entry["rule_id"]),
         title=_shared(entry["title"]),
@@ -178,6 +181,5 @@ def _shared(value: S) -> S:
     return cast(S, sys.intern(value))
 
 
-def _order(item: tuple[int, Finding]) -> tuple[int, str, str, str]:
-    index, finding = item
-    return (index, finding.rule_id, finding.address, finding.message)
+def _order(finding: Finding) -> tuple[str, str, str]:
+    return (finding.rule_id, finding.address, finding.message)

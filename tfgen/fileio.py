@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from tfgen.errors import InputError
 
@@ -29,11 +32,33 @@ def check_target(path: Path, *, force: bool = False) -> None:
 
 def write_text_atomic(path: Path, text: str, *, mode: int = 0o644, force: bool = False) -> None:
     """Write UTF-8 `text` to `path` through a temporary file beside it, so readers never see half."""
-    write_bytes_atomic(path, text.encode("utf-8"), mode=mode, force=force)
+    with open_text_atomic(path, mode=mode, force=force) as out:
+        out.write(text)
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644, force: bool = False) -> None:
     """Write `data` to `path`: temp file in its directory, fsync, chmod `mode`, then replace."""
+    with _replacing(path, mode=mode, force=force) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def open_text_atomic(path: Path, *, mode: int = 0o644, force: bool = False) -> Iterator[TextIO]:
+    """A UTF-8 text stream that replaces `path` when the block ends, as write_bytes_atomic does;
+    nothing replaces it if the block raises."""
+    with _replacing(path, mode=mode, force=force) as handle:
+        out = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        try:
+            yield out
+            out.flush()
+        finally:
+            out.detach()  # the handle stays open for _replacing to sync and close
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, *, mode: int, force: bool) -> Iterator[BinaryIO]:
+    """A temporary file in `path`'s directory, moved over `path` (fsync, chmod `mode`) when the
+    block ends without error, removed otherwise."""
     check_target(path, force=force)
     target = path.resolve()  # a symlink to a regular file: replace the file it points at
     try:
@@ -43,7 +68,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644, force: boo
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fchmod(handle.fileno(), mode)  # mkstemp's 0600, unless the caller wants that
             os.fsync(handle.fileno())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Severity = Literal["critical", "high", "medium", "low"]
 Enforcement = Literal["mandatory", "advisory"]
@@ -61,6 +62,32 @@ class Finding:
         return self.enforcement == "mandatory" and not self.accepted
 
 
+# What the gate's verdict and the counts need of a finding: enforcement, severity, waived, baselined.
+Kind = tuple[Enforcement, Severity, bool, bool]
+
+
+def kind(finding: Finding) -> Kind:
+    return (finding.enforcement, finding.severity, finding.waiver is not None, finding.baselined)
+
+
+@runtime_checkable
+class Tallied(Protocol):
+    """A findings collection that keeps its own counts (a spool does not hold its findings)."""
+
+    def tally(self) -> dict[Kind, int]: ...
+
+
+def tally(findings: Iterable[Finding]) -> dict[Kind, int]:
+    """How many findings of each kind, the kinds in the order they first occur."""
+    if isinstance(findings, Tallied):
+        return findings.tally()
+    counts: dict[Kind, int] = {}
+    for finding in findings:
+        key = kind(finding)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class RelatedResource:
     ref: str
@@ -101,7 +128,7 @@ class Report:
 
     tool: dict[str, str]
     plans: tuple[PlanInfo, ...]
-    findings: tuple[Finding, ...]
+    findings: Sequence[Finding]  # a tuple, or a spool (tfgen.spool) for batches
     rules: tuple[RuleMeta, ...]
     errors: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
@@ -111,11 +138,17 @@ class Report:
 
     def blocks(self, finding: Finding) -> bool:
         """Whether this finding fails the gate: unwaived, and mandatory unless fail_on is advisory."""
-        return finding.blocking or (self.fail_on == "advisory" and not finding.accepted)
+        return self.blocks_kind(kind(finding))
+
+    def blocks_kind(self, key: Kind) -> bool:
+        """Whether findings of this kind fail the gate."""
+        enforcement, _, waived, baselined = key
+        accepted = waived or baselined
+        return not accepted and (enforcement == "mandatory" or self.fail_on == "advisory")
 
     @property
     def exit_code(self) -> int:
         """2 on any error, 1 on a blocking finding, else 0."""
         if self.errors:
             return 2
-        return 1 if any(self.blocks(f) for f in self.findings) else 0
+        return 1 if any(self.blocks_kind(key) for key in tally(self.findings)) else 0

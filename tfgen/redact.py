@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tfgen.model import Report
+from tfgen.spool import transform
 
 REDACTED = "(sensitive value)"
 # Shorter strings are still redacted in the plan, but scrubbing them from free text would mangle it.
@@ -64,13 +65,15 @@ def redact_report(report: Report, secrets: Secrets) -> Report:
     """The report with every secret replaced in all its strings, before any renderer escapes them.
 
     Works on the Report's fields generically (messages, details keys and values, addresses, paths,
-    errors, notices, tool versions), so every output format gets the same redacted data.
+    errors, notices, tool versions), so every output format gets the same redacted data; a spool
+    of findings is redacted chunk by chunk into a new one.
     """
     if not secrets:
         return report
     forms = secrets.data_spellings()
-    redacted: Report = _redact_strings(report, forms)
-    return redacted
+    findings = transform(report.findings, lambda chunk: _redact_strings(chunk, forms))
+    redacted: Report = _redact_strings(dataclasses.replace(report, findings=()), forms)
+    return dataclasses.replace(redacted, findings=findings)
 
 
 def redact_data(value: Any, secrets: Secrets) -> Any:

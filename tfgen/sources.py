@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tfgen.model import Finding, PlanInfo, Report, SourceLocation
+from tfgen.spool import transform
 
 # Fallback when python-hcl2 cannot parse a file that Terraform accepted.
 _BLOCK = re.compile(
@@ -264,10 +265,13 @@ def locate_findings(report: Report, maps: Mapping[str, SourceMap]) -> Report:
     """Fill in each finding's file:line from the SourceMap of its plan, where there is one."""
     if not maps:
         return report
-    findings = tuple(
-        replace(f, location=maps[f.plan].locate(f.address))
-        if f.location is None and f.plan in maps
-        else f
-        for f in report.findings
-    )
-    return replace(report, findings=findings)
+
+    def locate(chunk: list[Finding]) -> list[Finding]:
+        return [
+            replace(f, location=maps[f.plan].locate(f.address))
+            if f.location is None and f.plan in maps
+            else f
+            for f in chunk
+        ]
+
+    return replace(report, findings=transform(report.findings, locate))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -204,30 +204,40 @@ class InlineSuppressions:
             if finding.rule_id in self.suppressions[number].rule_ids
         ]
 
-    def apply(
-        self, findings: Iterable[Finding], today: dt.date
-    ) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-        """Waive covered findings (unless already waived); report expired and stale comments."""
-        used: set[tuple[int, str]] = set()
-        expired_hits: dict[int, int] = {}
-        out = []
-        for finding in findings:
-            chosen = None
-            for number in self.covering(finding):
-                item = self.suppressions[number]
-                used.add((number, finding.rule_id))
-                if item.expired(today):
-                    expired_hits[number] = expired_hits.get(number, 0) + 1
-                elif chosen is None:
-                    chosen = item
-            if chosen is not None and finding.waiver is None:
-                finding = replace(finding, waiver=_waiver(chosen, finding))
-            out.append(finding)
+    def waiving(self, today: dt.date) -> Waiving:
+        """A fresh pass that waives the findings these comments cover."""
+        return Waiving(self, today)
+
+
+class Waiving:
+    """Waives covered findings one at a time (unless already waived); then notices of the expired
+    and stale comments."""
+
+    def __init__(self, inline: InlineSuppressions, today: dt.date) -> None:
+        self.inline = inline
+        self.today = today
+        self._used: set[tuple[int, str]] = set()
+        self._expired_hits: dict[int, int] = {}
+
+    def __call__(self, finding: Finding) -> Finding:
+        chosen = None
+        for number in self.inline.covering(finding):
+            item = self.inline.suppressions[number]
+            self._used.add((number, finding.rule_id))
+            if item.expired(self.today):
+                self._expired_hits[number] = self._expired_hits.get(number, 0) + 1
+            elif chosen is None:
+                chosen = item
+        if chosen is not None and finding.waiver is None:
+            return replace(finding, waiver=_waiver(chosen, finding))
+        return finding
+
+    def notices(self) -> tuple[str, ...]:
         notices = []
-        for number, item in enumerate(self.suppressions):
+        for number, item in enumerate(self.inline.suppressions):
             where = f"{item.location.file}:{item.location.line}"
-            if item.expired(today):
-                hits = expired_hits.get(number, 0)
+            if item.expired(self.today):
+                hits = self._expired_hits.get(number, 0)
                 notices.append(
                     f"expired {MARKER}={','.join(item.rule_ids)} at {where} on {item.expires}: "
                     + (
@@ -238,11 +248,11 @@ class InlineSuppressions:
                 )
                 continue
             for rule_id in item.rule_ids:
-                if (number, rule_id) not in used:
+                if (number, rule_id) not in self._used:
                     notices.append(
                         f"stale {MARKER}={rule_id} at {where} matches no finding; remove it"
                     )
-        return tuple(out), tuple(notices)
+        return tuple(notices)
 
 
 def _waiver(item: Suppression, finding: Finding) -> Waiver:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
-from tfgen.baseline import apply as apply_baseline
 from tfgen.config import Config, check_rule_ids
 from tfgen.model import SEVERITIES, Finding, Report, Severity, Waiver
+from tfgen.spool import transform
 from tfgen.suppressions import InlineSuppressions
 
 
@@ -24,50 +24,54 @@ def expired(waiver: Waiver, today: dt.date) -> bool:
     return dt.date.fromisoformat(waiver.expires) <= today
 
 
-def apply_waivers(
-    findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    """Mark waived findings (kept, never hidden) and report expired and stale waivers."""
-    used: set[int] = set()
-    expired_hits: dict[int, int] = {}
-    out: list[Finding] = []
-    for finding in findings:
+class Waivers:
+    """Marks waived findings one at a time (kept, never hidden); then notices of the expired and
+    stale waivers."""
+
+    def __init__(self, waivers: Sequence[Waiver], today: dt.date) -> None:
+        self.waivers = tuple(waivers)
+        self.today = today
+        self._used: set[int] = set()
+        self._expired_hits: dict[int, int] = {}
+
+    def __call__(self, finding: Finding) -> Finding:
         waiver = None
-        for index, candidate in enumerate(waivers):
+        for index, candidate in enumerate(self.waivers):
             if candidate.rule_id != finding.rule_id or not address_matches(
                 candidate.address, finding.address
             ):
                 continue
-            if expired(candidate, today):
-                expired_hits[index] = expired_hits.get(index, 0) + 1
+            if expired(candidate, self.today):
+                self._expired_hits[index] = self._expired_hits.get(index, 0) + 1
             elif waiver is None:
                 waiver = candidate
-                used.add(index)
-        out.append(replace(finding, waiver=waiver) if waiver else finding)
-    notices: list[str] = []
-    for index, waiver in enumerate(waivers):
-        what = f"waiver {waiver.rule_id} {waiver.address} (owner {waiver.owner})"
-        if expired(waiver, today):
-            hits = expired_hits.get(index, 0)
-            effect = (
-                f"{hits} finding(s) it matched are no longer waived"
-                if hits
-                else "it matches no finding either; remove it"
-            )
-            notices.append(f"expired {what} on {waiver.expires}: {effect}")
-        elif index not in used:
-            notices.append(f"stale {what} matches no finding; remove it")
-    return tuple(out), tuple(notices)
+                self._used.add(index)
+        return replace(finding, waiver=waiver) if waiver else finding
+
+    def notices(self) -> tuple[str, ...]:
+        notices: list[str] = []
+        for index, waiver in enumerate(self.waivers):
+            what = f"waiver {waiver.rule_id} {waiver.address} (owner {waiver.owner})"
+            if expired(waiver, self.today):
+                hits = self._expired_hits.get(index, 0)
+                effect = (
+                    f"{hits} finding(s) it matched are no longer waived"
+                    if hits
+                    else "it matches no finding either; remove it"
+                )
+                notices.append(f"expired {what} on {waiver.expires}: {effect}")
+            elif index not in self._used:
+                notices.append(f"stale {what} matches no finding; remove it")
+        return tuple(notices)
 
 
-def override_enforcement(findings: Iterable[Finding], config: Config) -> tuple[Finding, ...]:
-    """Per-rule enforcement from the config replaces the rule's METADATA enforcement."""
-    return tuple(
-        replace(f, enforcement=config.enforcement[f.rule_id])
-        if f.rule_id in config.enforcement
-        else f
-        for f in findings
-    )
+def apply_waivers(
+    findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """Mark waived findings (kept, never hidden) and report expired and stale waivers."""
+    waive = Waivers(waivers, today)
+    out = tuple(waive(f) for f in findings)
+    return out, waive.notices()
 
 
 def at_or_above(severity: Severity, threshold: Severity) -> bool:
@@ -80,32 +84,54 @@ def finalize(
     today: dt.date,
     inline: InlineSuppressions | None = None,
 ) -> Report:
-    """The report as the gate sees it under this config and these inline suppressions on this day."""
+    """The report as the gate sees it under this config and these inline suppressions on this day.
+
+    One pass over the findings, chunk by chunk (a spool stays a spool).
+    """
     known = {rule.rule_id for rule in report.rules}
     if known:
         check_rule_ids(config, known)
-    findings = override_enforcement(report.findings, config)
-    findings, notices = apply_waivers(findings, config.waivers, today)
-    if inline is not None:
-        findings, inline_notices = inline.apply(findings, today)
-        notices += inline_notices
-    if config.baseline is not None:
-        findings, baseline_notices = apply_baseline(findings, config.baseline)
-        notices += baseline_notices
+    waive = Waivers(config.waivers, today)
+    suppress = inline.waiving(today) if inline is not None else None
+    baselined = config.baseline.marking() if config.baseline is not None else None
     skipped = config.skipped(known)
+    hidden = 0
+
+    def judge(chunk: list[Finding]) -> list[Finding]:
+        nonlocal hidden
+        shown = []
+        for finding in chunk:
+            if finding.rule_id in config.enforcement:
+                finding = replace(finding, enforcement=config.enforcement[finding.rule_id])
+            finding = waive(finding)
+            if suppress is not None:
+                finding = suppress(finding)
+            if baselined is not None:
+                finding = baselined(finding)
+            if finding.rule_id in skipped:
+                continue
+            if at_or_above(finding.severity, config.severity_threshold):
+                shown.append(finding)
+            else:
+                hidden += 1
+        return shown
+
+    findings = transform(report.findings, judge)
+    notices = waive.notices()
+    if suppress is not None:
+        notices += suppress.notices()
+    if baselined is not None:
+        notices += baselined.notices()
     if skipped:
-        findings = tuple(f for f in findings if f.rule_id not in skipped)
         listed = ", ".join(f"{rule_id} ({why})" for rule_id, why in skipped.items())
         notices += (f"{len(skipped)} rule(s) skipped, their findings not reported: {listed}",)
-    shown = tuple(f for f in findings if at_or_above(f.severity, config.severity_threshold))
-    hidden = len(findings) - len(shown)
     if hidden:
         notices += (
             f"{hidden} finding(s) below severity threshold {config.severity_threshold} not shown",
         )
     return replace(
         report,
-        findings=shown,
+        findings=findings,
         notices=report.notices + notices,
         fail_on=config.fail_on,
         skipped_rules=tuple(skipped.items()),

@@ -18,9 +18,9 @@ from tfgen.config import ENFORCEMENTS, Config
 from tfgen.engines import DEFAULT_TIMEOUT, ENGINES, EngineOptions
 from tfgen.errors import InputError
 from tfgen.evaluate import default_jobs
-from tfgen.fileio import STDOUT, check_target, write_text_atomic
+from tfgen.fileio import STDOUT, check_target, open_text_atomic
 from tfgen.model import SEVERITIES, Report
-from tfgen.report import FORMATS, render
+from tfgen.report import FORMATS, write
 from tfgen.report.text import verdict_line
 from tfgen.rulepack import RulePack
 
@@ -307,8 +307,7 @@ def write_reports(args: argparse.Namespace, report: Report) -> None:
     targets = output_targets(args)
     for target in targets:
         color = target.path is None and use_color(args.color, sys.stdout, os.environ)
-        text = render(report, target.fmt, color=color)
-        emit(text if text.endswith("\n") else text + "\n", target.path, force=args.force)
+        emit(report, target, color=color, force=args.force)
     if not args.quiet and not _text_on_stdout(args) and any(t.path is not None for t in targets):
         color = use_color(args.color, sys.stderr, os.environ)
         print(verdict_line(report, color=color), file=sys.stderr)
@@ -328,12 +327,13 @@ def progress_bar(total: int) -> gate.Progress | None:
     return show
 
 
-def emit(text: str, output: Path | None, *, force: bool) -> None:
-    """The report on stdout, or written atomically to `output` (mode 0644: CI must read it)."""
-    if output is None:
-        sys.stdout.write(text)
+def emit(report: Report, target: Target, *, color: bool, force: bool) -> None:
+    """The report streamed to stdout, or atomically to its file (mode 0644: CI must read it)."""
+    if target.path is None:
+        write(report, target.fmt, sys.stdout, color=color)
     else:
-        write_text_atomic(output, text, mode=0o644, force=force)
+        with open_text_atomic(target.path, mode=0o644, force=force) as out:
+            write(report, target.fmt, out, color=color)
 
 
 def _generated_token(args: argparse.Namespace) -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tfgen.model import SEVERITIES, Finding, Report, RuleMeta, Waiver
+from tfgen.model import SEVERITIES, Finding, Kind, Report, RuleMeta, Waiver, kind, tally
+from tfgen.spool import by_plan
 
 Status = Literal["blocking", "advisory", "baselined", "waived"]
 STATUSES: tuple[Status, ...] = ("blocking", "advisory", "baselined", "waived")
@@ -20,11 +22,17 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def status(report: Report, finding: Finding) -> Status:
     """Waived, blocking (fails the gate), or advisory (reported, does not fail the gate)."""
-    if finding.waiver is not None:
+    return kind_status(report, kind(finding))
+
+
+def kind_status(report: Report, key: Kind) -> Status:
+    """The status of findings of this kind."""
+    _, _, waived, baselined = key
+    if waived:
         return "waived"
-    if finding.baselined:
+    if baselined:
         return "baselined"
-    return "blocking" if report.blocks(finding) else "advisory"
+    return "blocking" if report.blocks_kind(key) else "advisory"
 
 
 def waived_by(waiver: Waiver) -> str:
@@ -33,13 +41,25 @@ def waived_by(waiver: Waiver) -> str:
     return f"waived by {waiver.owner}{until}: {waiver.reason}"
 
 
-def ordered(report: Report) -> list[Finding]:
+def ordered(report: Report) -> Iterator[Finding]:
     """Findings in one total, stable order: plan, status, severity, rule, address, message."""
+    for _, findings in ordered_by_plan(report):
+        yield from findings
 
+
+def ordered_by_plan(report: Report) -> Iterator[tuple[str, list[Finding]]]:
+    """Per plan path, in path order, its findings in the order of `ordered`: one plan held at a
+    time."""
+    key = _order_key(report)
+    for plan, findings in by_plan(report.findings):
+        findings.sort(key=key)
+        yield plan, findings
+
+
+def _order_key(report: Report) -> Callable[[Finding], tuple[Any, ...]]:
     def key(finding: Finding) -> tuple[Any, ...]:
         location = finding.location
         return (
-            finding.plan,
             STATUSES.index(status(report, finding)),
             SEVERITIES.index(finding.severity)
             if finding.severity in SEVERITIES
@@ -51,7 +71,7 @@ def ordered(report: Report) -> list[Finding]:
             dumps_stable(finding.details),
         )
 
-    return sorted(report.findings, key=key)
+    return key
 
 
 def revisions(report: Report) -> dict[str, str]:
@@ -72,21 +92,25 @@ def verdict(report: Report) -> Literal["pass", "fail", "error"]:
 
 def summary(report: Report) -> dict[str, Any]:
     """Counts by enforcement, severity and status, and the exit code."""
-    statuses = [status(report, f) for f in report.findings]
+    statuses = dict.fromkeys(STATUSES, 0)
     by_enforcement = {"mandatory": 0, "advisory": 0}
     by_severity = dict.fromkeys(SEVERITIES, 0)
-    for finding in report.findings:
-        by_enforcement[finding.enforcement] = by_enforcement.get(finding.enforcement, 0) + 1
-        by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+    total = 0
+    for key, count in tally(report.findings).items():
+        enforcement, severity, _, _ = key
+        statuses[kind_status(report, key)] += count
+        by_enforcement[enforcement] = by_enforcement.get(enforcement, 0) + count
+        by_severity[severity] = by_severity.get(severity, 0) + count
+        total += count
     return {
         "result": verdict(report),
         "exit_code": report.exit_code,
         "plans": len(report.plans),
-        "findings": len(report.findings),
-        "blocking": statuses.count("blocking"),
-        "advisory": statuses.count("advisory"),
-        "waived": statuses.count("waived"),
-        "baselined": statuses.count("baselined"),
+        "findings": total,
+        "blocking": statuses["blocking"],
+        "advisory": statuses["advisory"],
+        "waived": statuses["waived"],
+        "baselined": statuses["baselined"],
         "by_enforcement": by_enforcement,
         "by_severity": by_severity,
         "errors": len(report.errors),

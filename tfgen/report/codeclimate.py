@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+import itertools
+from typing import Any, Literal, TextIO
 
 from tfgen.model import Finding, Report, Severity
 from tfgen.report._common import Guidance, guidance, ordered, status, waived_by
-from tfgen.report.jsondoc import dumps
+from tfgen.report.jsondoc import Items, write_json
 
 GitLabSeverity = Literal["info", "minor", "major", "critical", "blocker"]
 SEVERITY: dict[Severity, GitLabSeverity] = {
@@ -21,19 +22,20 @@ NO_PATH = "."
 ERROR_CHECK = "tfgen/error"
 
 
-def render(report: Report) -> str:
-    return dumps(document(report), len(report.findings))
+def write(report: Report, out: TextIO) -> None:
+    write_json(out, lambda: document(report), len(report.findings))
 
 
-def document(report: Report) -> list[dict[str, Any]]:
-    """One issue per finding (waived ones as info), then one blocker per run error."""
+def document(report: Report) -> Items:
+    """One issue per finding (waived ones as info), then one blocker per run error; made as they
+    are written."""
     helps = guidance(report)
-    issues = [
+    issues = (
         _issue(report, finding, helps.get(finding.rule_id, Guidance()))
         for finding in ordered(report)
-    ]
-    issues.extend(_error(number, error) for number, error in enumerate(report.errors, start=1))
-    return issues
+    )
+    errors = (_error(number, error) for number, error in enumerate(report.errors, start=1))
+    return Items(itertools.chain(issues, errors))
 
 
 def gitlab_severity(report: Report, finding: Finding) -> GitLabSeverity:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TextIO
 
 from tfgen.model import Finding, Report
 from tfgen.report._common import (
@@ -16,6 +17,7 @@ from tfgen.report._common import (
     summary,
     waived_by,
 )
+from tfgen.spool import plans_with_findings
 
 _LINE_BREAKS = re.compile(r"(\r|\n)")
 
@@ -39,17 +41,18 @@ def command(name: str, properties: dict[str, str], message: str) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def render(report: Report) -> str:
-    several_plans = len({f.plan for f in report.findings}) > 1
+def write(report: Report, out: TextIO) -> None:
+    several_plans = len(plans_with_findings(report.findings)) > 1
     helps = guidance(report)
-    lines = [
-        _annotation(report, finding, several_plans, helps.get(finding.rule_id, Guidance()))
-        for finding in ordered(report)
-    ]
-    lines.extend(command("notice", {"title": "tfgen"}, notice) for notice in sorted(report.notices))
-    lines.extend(command("error", {"title": "tfgen error"}, error) for error in report.errors)
+    for finding in ordered(report):
+        help_ = helps.get(finding.rule_id, Guidance())
+        out.write(_annotation(report, finding, several_plans, help_) + "\n")
+    for notice in sorted(report.notices):
+        out.write(command("notice", {"title": "tfgen"}, notice) + "\n")
+    for error in report.errors:
+        out.write(command("error", {"title": "tfgen error"}, error) + "\n")
     counts = summary(report)
-    lines.append(
+    out.write(
         escape_data(
             f"tfgen: {str(counts['result']).upper()}: "
             f"{plural(counts['findings'], 'finding')} ({counts['blocking']} blocking, "
@@ -57,8 +60,8 @@ def render(report: Report) -> str:
             f"{plural(counts['plans'], 'plan')}; {plural(counts['errors'], 'error')}; "
             f"exit {counts['exit_code']}"
         )
+        + "\n"
     )
-    return "\n".join(lines) + "\n"
 
 
 def _annotation(report: Report, finding: Finding, several_plans: bool, help_: Guidance) -> str:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TextIO
 
 from tfgen.model import Finding, Report
-from tfgen.report._common import Guidance, guidance, location_text, ordered, status, waived_by
+from tfgen.report._common import (
+    Guidance,
+    guidance,
+    location_text,
+    ordered_by_plan,
+    status,
+    waived_by,
+)
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -20,22 +28,78 @@ def xml_safe(value: object) -> str:
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
 
 
-def render(report: Report) -> str:
-    findings = ordered(report)
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_TOTALS = ("tests", "failures", "errors", "skipped")
+
+
+def write(report: Report, out: TextIO) -> None:
+    """The suites are made and written one plan at a time; the totals on the root element come
+    from a first pass that counts."""
     helps = guidance(report)
-    by_plan: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        by_plan[finding.plan].append(finding)
-    plans = sorted({plan.path for plan in report.plans} | set(by_plan))
+    plans = _plan_counts(report)
     root = ET.Element("testsuites", {"name": "tfgen"})
-    for plan in plans:
-        root.append(_suite(report, plan, by_plan.get(plan, []), helps))
+    totals = dict.fromkeys(_TOTALS, 0)
+    for counts in plans.values():
+        for key in _TOTALS:
+            totals[key] += getattr(counts, key)
+    totals["tests"] += len(report.errors)
+    totals["errors"] += len(report.errors)
+    for key in _TOTALS:
+        root.set(key, str(totals[key]))
+    empty = ET.tostring(root, encoding="unicode")
+    if not plans and not report.errors:
+        out.write(_DECLARATION + empty + "\n")
+        return
+    out.write(_DECLARATION + empty.removesuffix(" />") + ">")
+    suites = ordered_by_plan(report)
+    pending = next(suites, None)
+    for plan in sorted(plans):
+        findings: list[Finding] = []
+        if pending is not None and pending[0] == plan:
+            findings = pending[1]
+            pending = next(suites, None)
+        _write_suite(out, _suite(report, plan, findings, helps))
     if report.errors:
-        root.append(_errors_suite(report.errors))
-    _count(root, root.findall("testsuite"))
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+        _write_suite(out, _errors_suite(report.errors))
+    out.write("\n</testsuites>\n")
+
+
+def _write_suite(out: TextIO, suite: ET.Element) -> None:
+    """One suite, indented as ET.indent indents it inside the root element."""
+    ET.indent(suite, level=1)
+    out.write("\n  " + ET.tostring(suite, encoding="unicode"))
+
+
+@dataclass
+class _Counts:
+    """A plan's suite totals, counted without making the suite."""
+
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    rules: set[str] = field(default_factory=set)
+
+
+def _plan_counts(report: Report) -> dict[str, _Counts]:
+    """Every plan's suite totals: its findings, and a case per rule skipped or without findings."""
+    plans = {plan.path: _Counts() for plan in report.plans}
+    for finding in report.findings:
+        counts = plans.setdefault(finding.plan, _Counts())
+        counts.tests += 1
+        state = status(report, finding)
+        counts.failures += state == "blocking"
+        counts.skipped += state == "waived"
+        counts.rules.add(finding.rule_id)
+    skipped = dict(report.skipped_rules)
+    for counts in plans.values():
+        for rule in report.rules:
+            if rule.rule_id in skipped:
+                counts.tests += 1
+                counts.skipped += 1
+            elif rule.rule_id not in counts.rules:
+                counts.tests += 1
+    return plans
 
 
 def _element(tag: str, attrs: dict[str, str], text: str | None = None) -> ET.Element:
@@ -133,8 +197,3 @@ def _errors_suite(errors: tuple[str, ...]) -> ET.Element:
     suite.set("errors", str(len(errors)))
     suite.set("skipped", "0")
     return suite
-
-
-def _count(root: ET.Element, suites: list[ET.Element]) -> None:
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(sum(int(suite.get(key, "0")) for suite in suites)))

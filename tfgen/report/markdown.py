@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TextIO
 
 from tfgen import __version__
-from tfgen.model import SEVERITIES, Finding, Report, Waiver
+from tfgen.model import SEVERITIES, Finding, Report, Waiver, tally
 from tfgen.report._common import (
     STATUSES,
     Guidance,
+    Status,
     guidance,
+    kind_status,
     location_text,
     ordered,
     plural,
@@ -18,6 +21,7 @@ from tfgen.report._common import (
     status,
     summary,
 )
+from tfgen.spool import plans_with_findings
 
 # Inline syntax only: a cell never starts a line, so block syntax (#, -, 1.) cannot trigger.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
@@ -47,45 +51,54 @@ def code(value: object) -> str:
     return f"<code>{cell(value)}</code>" if str(value) else ""
 
 
-def render(report: Report) -> str:
-    findings = ordered(report)
+def write(report: Report, out: TextIO) -> None:
     counts = summary(report)
-    multi_plan = len({f.plan for f in findings} | {p.path for p in report.plans}) > 1
-    out = [f"### tfgen: {_VERDICT[str(counts['result'])]}", "", _verdict_line(counts), ""]
-    if findings:
-        out += _counts_table(report, findings)
-    blocking = [f for f in findings if status(report, f) == "blocking"]
-    advisory = [f for f in findings if status(report, f) == "advisory"]
-    waived = [f for f in findings if status(report, f) == "waived"]
-    baselined = [f for f in findings if status(report, f) == "baselined"]
+    multi_plan = len(plans_with_findings(report.findings) | {p.path for p in report.plans}) > 1
+    lines = [f"### tfgen: {_VERDICT[str(counts['result'])]}", "", _verdict_line(counts), ""]
+    if report.findings:
+        lines += _counts_table(report)
+    # The tables show the first MAX_TABLE_ROWS findings of each status: only those are kept.
+    shown: dict[Status, list[Finding]] = {state: [] for state in STATUSES}
+    for finding in ordered(report):
+        rows = shown[status(report, finding)]
+        if len(rows) < MAX_TABLE_ROWS:
+            rows.append(finding)
+    blocking, advisory, waived, baselined = (
+        (shown[state], int(counts[state]))
+        for state in ("blocking", "advisory", "waived", "baselined")
+    )
     helps = guidance(report)
-    if blocking:
-        out += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan, helps), ""]
-    if advisory:
-        out += _details(
-            f"Advisory findings ({len(advisory)})", _findings_table(advisory, multi_plan, helps)
+    if blocking[1]:
+        lines += ["#### Blocking findings", "", *_findings_table(blocking, multi_plan, helps), ""]
+    if advisory[1]:
+        lines += _details(
+            f"Advisory findings ({advisory[1]})", _findings_table(advisory, multi_plan, helps)
         )
-    if waived:
-        out += _details(
-            f"Waived findings ({len(waived)})", _waived_table(waived, multi_plan, helps)
+    if waived[1]:
+        lines += _details(
+            f"Waived findings ({waived[1]})", _waived_table(waived, multi_plan, helps)
         )
-    if baselined:
-        out += _details(
-            f"Baselined findings ({len(baselined)})",
+    if baselined[1]:
+        lines += _details(
+            f"Baselined findings ({baselined[1]})",
             _findings_table(baselined, multi_plan, helps),
         )
     if report.errors:
-        out += ["#### Errors", "", *(f"- {cell(error)}" for error in report.errors), ""]
+        lines += ["#### Errors", "", *(f"- {cell(error)}" for error in report.errors), ""]
     if report.notices:
-        out += _details(
+        lines += _details(
             f"Notices ({len(report.notices)})", [f"- {cell(n)}" for n in sorted(report.notices)]
         )
     plans = ", ".join(
         f"{code(plan.path)} ({plural(plan.resources, 'resource change')})"
         for plan in sorted(report.plans, key=lambda p: p.path)
     )
-    out.append(f"<sub>tfgen {cell(__version__)}{' · plans: ' + plans if plans else ''}</sub>")
-    return "\n".join(out) + "\n"
+    lines.append(f"<sub>tfgen {cell(__version__)}{' · plans: ' + plans if plans else ''}</sub>")
+    out.write("\n".join(lines) + "\n")
+
+
+# The first MAX_TABLE_ROWS findings of one status, and how many there are in all.
+Shown = tuple[list[Finding], int]
 
 
 def _verdict_line(counts: dict[str, object]) -> str:
@@ -101,28 +114,30 @@ def _verdict_line(counts: dict[str, object]) -> str:
     return "No blocking findings."
 
 
-def _counts_table(report: Report, findings: list[Finding]) -> list[str]:
+def _counts_table(report: Report) -> list[str]:
     header = "| | " + " | ".join(s.capitalize() for s in SEVERITIES) + " | Total |"
     rule = "|---|" + "---:|" * (len(SEVERITIES) + 1)
     rows = [header, rule]
-    states = [s for s in STATUSES if s != "baselined" or any(f.baselined for f in findings)]
+    counted = tally(report.findings)
+    states = [s for s in STATUSES if s != "baselined" or any(key[3] for key in counted)]
     for state in states:
-        chosen = [f for f in findings if status(report, f) == state]
-        per = [sum(1 for f in chosen if f.severity == s) for s in SEVERITIES]
+        chosen = {key: n for key, n in counted.items() if kind_status(report, key) == state}
+        per = [sum(n for key, n in chosen.items() if key[1] == s) for s in SEVERITIES]
         rows.append(
-            f"| {state.capitalize()} | " + " | ".join(map(str, per)) + f" | {len(chosen)} |"
+            f"| {state.capitalize()} | "
+            + " | ".join(map(str, per))
+            + f" | {sum(chosen.values())} |"
         )
     return [*rows, ""]
 
 
-def _findings_table(
-    findings: list[Finding], multi_plan: bool, helps: dict[str, Guidance]
-) -> list[str]:
+def _findings_table(shown: Shown, multi_plan: bool, helps: dict[str, Guidance]) -> list[str]:
     columns = ["Rule", "Severity", "Resource", "Message", "Location", "Fix"] + (
         ["Plan"] if multi_plan else []
     )
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for f in findings[:MAX_TABLE_ROWS]:
+    findings, total = shown
+    for f in findings:
         cells = [
             f"{code(f.rule_id)} {cell(f.title)}",
             cell(f.severity),
@@ -134,7 +149,7 @@ def _findings_table(
         if multi_plan:
             cells.append(code(f.plan))
         rows.append("| " + " | ".join(cells) + " |")
-    return rows + _more(findings)
+    return rows + _more(total)
 
 
 def fix(help_: Guidance) -> str:
@@ -152,14 +167,13 @@ def link(text: str, url: str) -> str:
     return cell(text) if text == url else f"{cell(text)} ({cell(url)})"
 
 
-def _waived_table(
-    findings: list[Finding], multi_plan: bool, helps: dict[str, Guidance]
-) -> list[str]:
+def _waived_table(shown: Shown, multi_plan: bool, helps: dict[str, Guidance]) -> list[str]:
     columns = ["Rule", "Resource", "Reason", "Owner", "Expires", "Fix"] + (
         ["Plan"] if multi_plan else []
     )
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for f in findings[:MAX_TABLE_ROWS]:
+    findings, total = shown
+    for f in findings:
         waiver = f.waiver or Waiver(f.rule_id, f.address, "", "", "")
         cells = [
             code(f.rule_id),
@@ -172,7 +186,7 @@ def _waived_table(
         if multi_plan:
             cells.append(code(f.plan))
         rows.append("| " + " | ".join(cells) + " |")
-    return rows + _more(findings)
+    return rows + _more(total)
 
 
 def _details(summary_text: str, body: list[str]) -> list[str]:
@@ -181,8 +195,8 @@ def _details(summary_text: str, body: list[str]) -> list[str]:
     return [f"<details><summary>{summary_html}</summary>", "", *body, "", "</details>", ""]
 
 
-def _more(findings: list[Finding]) -> list[str]:
-    hidden = len(findings) - MAX_TABLE_ROWS
+def _more(total: int) -> list[str]:
+    hidden = total - MAX_TABLE_ROWS
     if hidden <= 0:
         return []
     return ["", f"... and {plural(hidden, 'more finding')}; the json and sarif formats list all."]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from tfgen import __version__
 from tfgen.model import Finding, Report, RuleMeta
 from tfgen.report._common import ordered, revisions, status
-from tfgen.report.jsondoc import dumps
+from tfgen.report.jsondoc import Items, write_json
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -24,19 +24,26 @@ _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?#\[\]@!
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 
 
-def render(report: Report) -> str:
-    return dumps(document(report), len(report.findings))
+def write(report: Report, out: TextIO) -> None:
+    write_json(out, lambda: document(report), len(report.findings))
 
 
 def document(report: Report) -> dict[str, Any]:
-    findings = ordered(report)
-    rules = _rules(report, findings)
+    """The SARIF log; its results are Items, made as they are written."""
+    known = {rule.rule_id for rule in report.rules}
+    unknown, relative = False, False
+    for finding in report.findings:
+        unknown = unknown or finding.rule_id not in known
+        relative = relative or "uriBaseId" in (_artifact(finding) or {})
+        if unknown and relative:
+            break
+    rules = _rules(report, unknown)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     judged_by = revisions(report)
     run: dict[str, Any] = {
         "tool": {"driver": _driver(rules)},
         "invocations": [_invocation(report)],
-        "results": [_result(report, f, index[f.rule_id], judged_by) for f in findings],
+        "results": Items(_result(report, f, index[f.rule_id], judged_by) for f in ordered(report)),
         "columnKind": "unicodeCodePoints",
         "properties": {
             "tool": dict(sorted(report.tool.items())),
@@ -51,7 +58,7 @@ def document(report: Report) -> dict[str, Any]:
             ],
         },
     }
-    if any("uriBaseId" in (_artifact(f) or {}) for f in findings):
+    if relative:
         run["originalUriBaseIds"] = {
             SRCROOT: {"description": {"text": "The directory tfgen ran in."}}
         }
@@ -104,11 +111,12 @@ def _invocation(report: Report) -> dict[str, Any]:
     return invocation
 
 
-def _rules(report: Report, findings: list[Finding]) -> list[dict[str, Any]]:
-    """Every catalog rule, plus a minimal descriptor for any result whose rule is not in it."""
+def _rules(report: Report, unknown: bool) -> list[dict[str, Any]]:
+    """Every catalog rule, plus a minimal descriptor for any result whose rule is not in it
+    (`unknown`: there are such results)."""
     known = {rule.rule_id: rule for rule in report.rules}
     descriptors = {rule_id: _descriptor(rule) for rule_id, rule in known.items()}
-    for finding in findings:
+    for finding in ordered(report) if unknown else ():
         if finding.rule_id not in descriptors:
             descriptors[finding.rule_id] = {
                 "id": finding.rule_id,
@@ -256,4 +264,4 @@ def _quote(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="/@!$&'()*+,;=-._~")
 
 
-__all__ = ["SCHEMA_URI", "artifact_location", "document", "fingerprint", "render"]
+__all__ = ["SCHEMA_URI", "artifact_location", "document", "fingerprint", "write"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from typing import TextIO
 
 from tfgen.model import Finding, Report
 from tfgen.report._common import (
@@ -17,6 +19,7 @@ from tfgen.report._common import (
     summary,
     waived_by,
 )
+from tfgen.spool import plans_with_findings
 
 # The table and its wrapped detail lines fit a terminal of this width.
 WIDTH = 120
@@ -34,47 +37,56 @@ _COLORS = {
 VERDICT_PLANS = 3
 
 
-def render(report: Report, *, color: bool = False) -> str:
-    findings = ordered(report)
-    multi_plan = len({f.plan for f in findings} | {p.path for p in report.plans}) > 1
-    lines = _table(report, findings, multi_plan, color)
-    lines.extend(one_line(f"notice: {notice}") for notice in sorted(report.notices))
-    lines.extend(_paint(one_line(f"error: {error}"), "error", color) for error in report.errors)
-    lines.append(verdict_line(report, color=color))
-    return "\n".join(lines) + "\n"
+def write(report: Report, out: TextIO, *, color: bool = False) -> None:
+    multi_plan = len(plans_with_findings(report.findings) | {p.path for p in report.plans}) > 1
+    for line in _table(report, multi_plan, color):
+        out.write(line + "\n")
+    for notice in sorted(report.notices):
+        out.write(one_line(f"notice: {notice}") + "\n")
+    for error in report.errors:
+        out.write(_paint(one_line(f"error: {error}"), "error", color) + "\n")
+    out.write(verdict_line(report, color=color) + "\n")
 
 
 def _paint(text: str, key: str, color: bool) -> str:
     return f"\x1b[{_COLORS.get(key, '35;1')}m{text}\x1b[0m" if color else text
 
 
-def _table(report: Report, findings: list[Finding], multi_plan: bool, color: bool) -> list[str]:
-    if not findings:
-        return []
-    rows = [
-        tuple(
-            one_line(cell)
-            for cell in (status(report, f), f.severity, f.rule_id, f.address, location_text(f))
-        )
-        for f in findings
-    ]
-    widths = [max(len(row[i]) for row in (_HEADER, *rows)) for i in range(len(_HEADER))]
+def _row(report: Report, finding: Finding) -> tuple[str, ...]:
+    cells = (
+        status(report, finding),
+        finding.severity,
+        finding.rule_id,
+        finding.address,
+        location_text(finding),
+    )
+    return tuple(one_line(cell) for cell in cells)
+
+
+def _table(report: Report, multi_plan: bool, color: bool) -> Iterator[str]:
+    """The header, a row per finding with its detail lines, and a blank line; nothing when there
+    are no findings. Column widths come from a first pass over the findings."""
+    if not report.findings:
+        return
+    widths = [len(cell) for cell in _HEADER]
+    for finding in report.findings:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, _row(report, finding), strict=True)]
     # Locations move to the detail lines when the row would not fit the terminal.
     inline_location = sum(widths) + 2 * (len(widths) - 1) <= WIDTH
     columns = len(_HEADER) if inline_location else len(_HEADER) - 1
-    lines = [_join(_HEADER[:columns], widths)]
+    yield _join(_HEADER[:columns], widths)
     helps = guidance(report)
-    for finding, row in zip(findings, rows, strict=True):
+    for finding in ordered(report):
+        row = _row(report, finding)
         cells = [cell.ljust(width) for cell, width in zip(row[:columns], widths, strict=False)]
         cells[0] = _paint(cells[0], row[0], color)
-        lines.append("  ".join(cells).rstrip())
+        yield "  ".join(cells).rstrip()
         details = _details(finding, helps.get(finding.rule_id, Guidance()), multi_plan)
         if not inline_location and finding.location is not None:
             details.insert(1, f"at: {location_text(finding)}")
         for detail in details:
-            lines.extend(wrap(detail))
-    lines.append("")
-    return lines
+            yield from wrap(detail)
+    yield ""
 
 
 def _details(finding: Finding, help_: Guidance, multi_plan: bool) -> list[str]:
