@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,7 @@ def compose(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rows(findings: tuple[Finding, ...]) -> list[tuple[Any, ...]]:
+def rows(findings: Sequence[Finding]) -> list[tuple[Any, ...]]:
     return [
         (
             f.plan,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def info(name: str = "plan.json", resources: int = 0) -> PlanInfo:
     )
 
 
-def as_rows(findings: tuple[Finding, ...]) -> list[tuple[str, str, str, str, str]]:
+def as_rows(findings: Sequence[Finding]) -> list[tuple[str, str, str, str, str]]:
     return [(f.plan, f.rule_id, f.address, f.enforcement, f.message) for f in findings]
 
 

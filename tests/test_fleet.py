@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -459,7 +459,7 @@ def _run(
     return gate.run(batch, pack, config, engine=engine, options=options, progress=progress)
 
 
-def _rows(findings: tuple[Finding, ...]) -> list[tuple[str, ...]]:
+def _rows(findings: Sequence[Finding]) -> list[tuple[str, ...]]:
     return sorted(
         (
             f.plan,
