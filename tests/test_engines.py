@@ -297,3 +297,11 @@ def test_opa_server_judges_a_plan_holding_a_lone_surrogate(opa_serve: ServeFn) -
     finally:
         engine.close()
     assert {r["rule_id"] for r in result["deny"]} == {"FIX-001"}
+
+
+def test_healthy_asks_the_server(opa_serve: ServeFn) -> None:
+    engine = open_engine("opa", find_pack(PACK), options=EngineOptions(opa_url=opa_serve(PACK)))
+    try:
+        assert engine.healthy()  # type: ignore[attr-defined]
+    finally:
+        engine.close()

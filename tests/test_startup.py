@@ -57,3 +57,12 @@ def test_a_check_imports_only_what_it_runs() -> None:
 
 def test_other_commands_still_import_what_they_need() -> None:
     assert "tfgen.report.catalog" in imported("rules", "--format", "json")
+
+
+def test_a_check_on_an_opa_server_imports_no_async_client(opa_server: str) -> None:
+    """opa-python-client brings aiohttp (~0.1 s): evaluating plans on a server never needs it."""
+    modules = imported(
+        "check", "--format", "json", "--engine", "opa", "--opa-url", opa_server, str(PLAN)
+    )
+    assert "tfgen.engines.opa" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("aiohttp", "opa_client")}

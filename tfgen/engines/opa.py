@@ -1,4 +1,4 @@
-"""The OPA server engine: `POST /v1/data/main/report` through opa-python-client."""
+"""The OPA server engine: `POST /v1/data/main/report` over one requests session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
-from opa_client import OpaClient
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
@@ -64,13 +63,14 @@ class OpaServerEngine:
         self._expected_config: dict[str, Any] | None = None
         self._loaded = load_pack
         self._opa_version = "unknown"
-        self._client = _client(self.url, token, timeout, retries)
+        self._port = _port(self.url)
+        self._token = token or None
+        self._session = _session(token, retries)
+        self._timeouts = (min(_CONNECT_TIMEOUT, timeout), timeout)
         if auth is not None:
-            self._client._session.auth = auth
+            self._session.auth = auth
         # Proxy and TLS settings from the environment, read once rather than on every request.
-        self._settings = self._client._session.merge_environment_settings(
-            self.url, {}, None, None, None
-        )
+        self._settings = self._session.merge_environment_settings(self.url, {}, None, None, None)
         self._decision_headers = {"Content-Type": "application/json"}
         if _on_this_host(self.url):
             # A decision is ~30 KB of JSON: compressing it costs both sides more CPU than
@@ -129,11 +129,25 @@ class OpaServerEngine:
         return tuple(self._notices)
 
     def close(self) -> None:
-        self._client.close_connection()
+        self._session.close()
 
     def healthy(self) -> bool:
-        """Whether `GET /health` answers 200."""
-        return bool(self._client.check_health())
+        """Whether `GET /health` answers 200, asked through opa-python-client."""
+        # Imported here: it brings aiohttp (~0.1 s), which evaluating plans never needs.
+        from opa_client import OpaClient
+
+        parts = urlsplit(self.url)
+        client = OpaClient(
+            host=parts.hostname or "",
+            port=self._port,
+            ssl=parts.scheme == "https",
+            token=self._token,
+            timeout=self._timeouts[1],
+        )
+        try:
+            return bool(client.check_health(diagnostic_url=f"{self.url}/health"))
+        finally:
+            client.close_connection()
 
     def _configure(self) -> None:
         """Set data.tfgen_config if the server lets us; otherwise the rules' defaults apply.
@@ -205,11 +219,11 @@ class OpaServerEngine:
         }
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        session = self._client._session
+        session = self._session
         try:
             prepared = session.prepare_request(requests.Request(method.upper(), url, **kwargs))
             response: requests.Response = session.send(
-                prepared, timeout=self._client.timeout, **self._settings
+                prepared, timeout=self._timeouts, **self._settings
             )
         except requests.RequestException as exc:
             raise _transport_error(self.url, exc, self._timeout) from exc
@@ -358,25 +372,23 @@ def _on_this_host(url: str) -> bool:
         return False
 
 
-def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaClient:
+def _port(url: str) -> int:
+    """The server's port; InputError for a URL that is not http(s)://host[:port]."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(url, "OPA URL must be http://host:port or https://host:port")
     if parts.path not in ("", "/") or parts.query:
         raise InputError(url, "OPA URL must not have a path; the API is served at /v1")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise InputError(url, f"bad port ({exc})") from exc
-    client = OpaClient(
-        host=parts.hostname,
-        port=port,
-        ssl=parts.scheme == "https",
-        token=token or None,
-        retries=retries,
-        timeout=timeout,
-    )
-    client.timeout = (min(_CONNECT_TIMEOUT, timeout), timeout)
+
+
+def _session(token: str | None, retries: int) -> requests.Session:
+    session = requests.Session()
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
     # Retry refused connections and 503 only (a 500 is a real answer), with backoff; never a
     # read timeout, which would multiply the wait on a hung server.
     retry = Retry(
@@ -392,9 +404,9 @@ def _client(url: str, token: str | None, timeout: float, retries: int) -> OpaCli
         respect_retry_after_header=False,
     )
     adapter = HTTPAdapter(max_retries=retry)
-    client._session.mount("http://", adapter)
-    client._session.mount("https://", adapter)
-    return client
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _opa_message(response: requests.Response) -> str:
