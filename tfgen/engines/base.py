@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, NotRequired, Protocol, TypedDict, get_args
 
@@ -31,6 +32,7 @@ RESULT_KEYS = (
     "details",
 )
 _SEVERITIES = frozenset(get_args(Severity))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENFORCEMENTS = frozenset(get_args(Enforcement))
 
 
@@ -87,14 +89,16 @@ class Engine(Protocol):
 def encode_input(document: Mapping[str, Any]) -> bytes:
     """The JSON an engine is given for one plan document, UTF-8.
 
-    orjson writes it 4x faster than json; integers beyond 64 bits, which orjson refuses, go
-    through json. orjson would write a non-finite float as null, so a document must hold none:
-    the plan reader refuses them (`planfile.parse_json`).
+    orjson writes it 4x faster than json. What orjson refuses goes through json: integers beyond
+    64 bits, and strings holding half a surrogate pair, which UTF-8 cannot hold: it becomes
+    U+FFFD, as OPA's own JSON decoding makes it. orjson would write a non-finite float as null,
+    so a document must hold none: the plan reader refuses them (`planfile.parse_json`).
     """
     try:
         return orjson.dumps(document)
     except TypeError:
-        return json.dumps(document, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        text = json.dumps(document, allow_nan=False, ensure_ascii=False)
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def decision(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -98,11 +97,7 @@ class OpaServerEngine:
     def _query(self, plan: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         """The report for one plan, and the revisions of the bundles that judged it."""
         url = f"{self.url}/v1/data/{ENTRYPOINT}?provenance=true"
-        try:
-            document = encode_input(plan)
-        except UnicodeEncodeError:  # a lone surrogate (JSON allows the escape): json escapes it
-            document = json.dumps(plan).encode("ascii")
-        data = b'{"input":' + document + b"}"
+        data = b'{"input":' + encode_input(plan) + b"}"
         body = self._request("post", url, data=data, headers=self._decision_headers)
         revision = ""
         if isinstance(body, dict) and isinstance(body.get("provenance"), dict):
