@@ -492,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pack", type=Path, default=ROOT / "rego")
     parser.add_argument("--plans", type=Path, default=PLANS, help="make_plans.py --out")
-    parser.add_argument("--no-batch", action="store_true")
+    parser.add_argument(
+        "--no-batch", action="store_true", help="skip the 200-plan throughput batch"
+    )
     parser.add_argument("--no-many", action="store_true", help="skip the 1,000-plan memory batch")
     parser.add_argument("--jobs", type=int, default=0, help="tfgen check --jobs (default: its own)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -536,16 +538,18 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             raise SystemExit(f"{path}: missing; run bench/make_plans.py first")
     batches = {}
-    if not args.no_batch:
-        for name in (BATCH,) if args.no_many else (BATCH, MANY):
-            found = sorted((args.plans / name).glob("plan-*.json"))
-            if not found:
-                raise SystemExit(f"{args.plans / name}: missing; run bench/make_plans.py first")
-            batches[name] = found
+    names = ([] if args.no_batch else [BATCH]) + ([] if args.no_many else [MANY])
+    for name in names:
+        found = sorted((args.plans / name).glob("plan-*.json"))
+        if not found:
+            raise SystemExit(f"{args.plans / name}: missing; run bench/make_plans.py first")
+        batches[name] = found
     batch_engines = [e for e in engines if e.batches]
     total = sum(runs_for(e, s) for e in engines for s in args.sizes)
-    if batches:
-        total += len(batch_engines) * args.runs + (2 * args.runs if MANY in batches else 0)
+    if BATCH in batches:
+        total += len(batch_engines) * args.runs
+    if MANY in batches:
+        total += 2 * args.runs
     progress = Progress(total)
 
     document: dict[str, Any] = {
@@ -568,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
                 if result.engine == "tfgen-opa":
                     result.server_rss_kb = vm_hwm_kb(server.pid)
                 document["results"].append(asdict(result))
-        if batches:
+        if BATCH in batches:
             runs = {e.name: args.runs for e in batch_engines}
             for result in measure_side_by_side(
                 batch_engines, ctx, batches[BATCH], BATCH_RESOURCES, runs, progress
