@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tfgen.errors import InputError
-from tfgen.fileio import write_text_atomic
+from tfgen.fileio import open_text_atomic, write_text_atomic
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLAN = FIXTURES / "bad" / "control_valid_plan.json"
@@ -47,6 +47,24 @@ def test_a_symlink_to_a_regular_file_writes_the_file(tmp_path: Path) -> None:
     write_text_atomic(link, "new\n", force=True)
     assert link.is_symlink()
     assert real.read_text(encoding="utf-8") == "new\n"
+
+
+def test_a_stream_replaces_the_file_only_when_it_completes(tmp_path: Path) -> None:
+    """A report written piece by piece: readers see the old file until the new one is whole, and
+    a failure half way leaves the old file and no temporary file behind."""
+    target = tmp_path / "report.json"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(RuntimeError), open_text_atomic(target, force=True) as out:
+        out.write("new, half")
+        assert target.read_text(encoding="utf-8") == "old\n"
+        raise RuntimeError("the renderer failed")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    with open_text_atomic(target, mode=0o640, force=True) as out:
+        for piece in ("{", '"ü": "\r\n"', "}\n"):
+            out.write(piece)
+    assert target.read_bytes() == '{"ü": "\r\n"}\n'.encode()  # UTF-8, newlines untranslated
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 
 def test_a_missing_directory_is_one_error(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def test_the_spool_is_private_and_never_linked(tmp_path: Path) -> None:
 
 
 def test_the_gate_passes_keep_a_spool_and_agree_with_a_tuple() -> None:
-    plans, chunks = batch(6, 20)
+    plans, chunks = batch(6, 300)
     findings = [f for chunk in chunks for f in chunk]
     held = findings[5]
     config = Config(
@@ -146,6 +146,7 @@ def test_the_gate_passes_keep_a_spool_and_agree_with_a_tuple() -> None:
     out = redact_report(finalize(spooled, config, TODAY), secrets)
     expected = redact_report(finalize(listed, config, TODAY), secrets)
     assert isinstance(out.findings, FindingSpool)
+    assert len(out.findings) > INDENT_LIMIT, "the JSON formats must stream, not indent"
     assert out == expected
     assert out.notices and out.notices == expected.notices
     assert not any(SENSITIVE in f.message for f in out.findings)
