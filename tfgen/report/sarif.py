@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import PurePosixPath, PureWindowsPath
@@ -78,6 +79,7 @@ def _driver(rules: list[dict[str, Any]]) -> dict[str, Any]:
     return driver
 
 
+@functools.cache  # read once: the installed metadata does not change while tfgen runs
 def _information_uri() -> str | None:
     """The project's home page from the installed package metadata, if it declares one."""
     from importlib import metadata  # ~50 ms to import: only SARIF reports read package metadata
