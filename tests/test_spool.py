@@ -8,6 +8,7 @@ import io
 import json
 import os
 import stat
+import tempfile
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from tfgen.baseline import Baseline, Entry, cause_digest
 from tfgen.config import Config
+from tfgen.errors import TfgenError
 from tfgen.model import (
     Enforcement,
     Finding,
@@ -120,6 +122,17 @@ def test_the_spool_is_private_and_never_linked(tmp_path: Path) -> None:
     assert info.st_nlink == 0, "no other process can open the spool by name"
     assert stat.S_IMODE(info.st_mode) == 0o600
     spool.close()
+
+
+def test_no_room_for_the_spool_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full or missing temporary directory fails the run (exit 2) with one line, not a crash."""
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with pytest.raises(TfgenError, match=r"temporary file \(No space left on device\)"):
+        FindingSpool()
 
 
 def test_the_gate_passes_keep_a_spool_and_agree_with_a_tuple() -> None:

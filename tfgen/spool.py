@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import tempfile
 import zlib
@@ -9,6 +10,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
+from tfgen.errors import TfgenError
 from tfgen.model import Finding, Kind, SourceLocation, Waiver, kind
 
 
@@ -18,7 +20,8 @@ class FindingSpool(Sequence[Finding]):
     the chunk index and the counts stay in memory."""
 
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the spool)
+        with _disk():
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the spool)
         # Per chunk: its plan path and where it starts; it ends where the next one starts.
         self._plans: list[str] = []
         self._starts = array("q", [0])
@@ -41,8 +44,9 @@ class FindingSpool(Sequence[Finding]):
         # Compressed (10x on a batch's findings, in ~0.5 us per finding): on a tmpfs /tmp the
         # spool is memory too.
         data = zlib.compress(marshal.dumps([_record(f) for f in run]), 1)
-        self._file.seek(self._starts[-1])
-        self._file.write(data)
+        with _disk():
+            self._file.seek(self._starts[-1])
+            self._file.write(data)
         self._plans.append(run[0].plan)
         self._starts.append(self._starts[-1] + len(data))
         self._count += len(run)
@@ -52,9 +56,11 @@ class FindingSpool(Sequence[Finding]):
 
     def _read(self, index: int) -> list[Finding]:
         start, end = self._starts[index], self._starts[index + 1]
-        self._file.seek(start)
+        with _disk():
+            self._file.seek(start)
+            data = self._file.read(end - start)
         # Only what _write put in this process's own unlinked file is read back.
-        records = marshal.loads(zlib.decompress(self._file.read(end - start)))  # noqa: S302
+        records = marshal.loads(zlib.decompress(data))  # noqa: S302
         return [_finding(record, self._plans[index]) for record in records]
 
     def chunks(self) -> Iterator[list[Finding]]:
@@ -103,6 +109,17 @@ class FindingSpool(Sequence[Finding]):
 
     def __repr__(self) -> str:
         return f"FindingSpool({self._count} findings in {len(self._plans)} chunks)"
+
+
+@contextlib.contextmanager
+def _disk() -> Iterator[None]:
+    """A full or missing temporary directory is an error to report, not a crash."""
+    try:
+        yield
+    except OSError as exc:
+        raise TfgenError(
+            f"cannot keep findings in a temporary file ({exc.strerror or exc})"
+        ) from exc
 
 
 def transform(
