@@ -139,6 +139,8 @@ class OpaServerEngine:
             token=self._token,
             timeout=self._timeouts[1],
         )
+        client.timeout = self._timeouts
+        client._session.auth = self._session.auth  # user:password from the URL, if any
         try:
             return bool(client.check_health(diagnostic_url=f"{self.url}/health"))
         finally:
