@@ -125,6 +125,23 @@ def test_jobs_must_be_positive() -> None:
         open_engine("embedded", find_pack(REGO), options=EngineOptions(jobs=0))
 
 
+def test_the_embedded_engine_keeps_at_most_one_wasm_instance_per_core(
+    toolchain: Toolchain,
+) -> None:
+    """More jobs than cores wait for an instance instead of holding another one's memory."""
+    from tfgen.engines.embedded import EmbeddedEngine
+
+    cores = len(os.sched_getaffinity(0))
+    for jobs, instances in ((1, 1), (cores + 3, cores)):
+        options = EngineOptions(jobs=jobs, toolchain=toolchain)
+        engine = open_engine("embedded", find_pack(REGO), options=options)
+        try:
+            assert isinstance(engine, EmbeddedEngine)
+            assert engine.instances == instances
+        finally:
+            engine.close()
+
+
 def test_default_jobs_keep_every_core_busy() -> None:
     """One evaluation per core, and one more on the embedded engine (Wasm runs off the GIL)."""
     cores = len(os.sched_getaffinity(0))

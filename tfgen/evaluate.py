@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,7 +10,7 @@ from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from tfgen import __version__
-from tfgen.engines.base import Decision, Engine, RuleResult
+from tfgen.engines.base import Decision, Engine, RuleResult, cores
 from tfgen.errors import EngineError
 from tfgen.model import Finding, PlanInfo, Report
 from tfgen.ruleinput import InputNeeds, prune
@@ -41,11 +40,7 @@ def default_jobs(engine: str = "embedded") -> int:
     """Evaluations in flight by default: one per core this process may run on, and one more on
     the embedded engine, whose Wasm evaluations leave the interpreter free to read the next plan.
     (An OPA server on the same cores gains nothing from a third request.)"""
-    try:
-        cores = max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        cores = max(1, os.cpu_count() or 1)
-    return cores + 1 if engine == "embedded" else cores
+    return cores() + 1 if engine == "embedded" else cores()
 
 
 def evaluate_plans(

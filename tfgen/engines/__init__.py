@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, Engine
+from tfgen.engines.base import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Decision, Engine, cores
 from tfgen.errors import InputError
 from tfgen.rulepack import RulePack
 from tfgen.toolchain import Toolchain
@@ -67,7 +67,8 @@ def open_engine(
             pack,
             rule_config,
             timeout=max(opts.timeout, 1.0),
-            instances=max(opts.jobs, 1),
+            # An evaluation beyond one per core would only hold another instance's memory.
+            instances=min(opts.jobs, cores()),
             toolchain=opts.toolchain,
         )
     if name == "opa":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, NotRequired, Protocol, TypedDict, get_args
@@ -84,6 +85,14 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release what the engine holds (instances, sessions, containers it started)."""
         ...
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def encode_input(document: Mapping[str, Any]) -> bytes:

@@ -43,6 +43,7 @@ class EmbeddedEngine:
         path = compiled.path
         config = PolicyConfig(
             pool_size=instances,  # evaluations that may run at once, each in its own instance
+            borrow_timeout_seconds=None,  # a job beyond the instances waits its turn, however long
             max_input_bytes=_MAX_BYTES,
             max_data_bytes=_MAX_BYTES,
             max_result_bytes=_MAX_BYTES,
@@ -87,6 +88,11 @@ class EmbeddedEngine:
         if len(raw) != 1 or not isinstance(raw[0], dict) or "result" not in raw[0]:
             raise EngineError(f"embedded engine: unexpected result set for {ENTRYPOINT}")
         return decision(raw[0]["result"], "embedded engine", self._config)
+
+    @property
+    def instances(self) -> int:
+        """Evaluations that may run at once; more wait for one to finish."""
+        return self._policy.pool_size
 
     def versions(self) -> dict[str, str]:
         return {
