@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfgen.errors import InputError
-from tfgen.planfile import DEFAULT_MAX_BYTES, load_plan
+from tfgen.planfile import DEFAULT_MAX_BYTES, load_plan, plan_files
 from tfgen.planshape import validate_plan
 
 BAD = FIXTURES / "bad"
@@ -327,6 +327,34 @@ def test_cli_exits_2_with_one_line_per_bad_input(
         assert len(lines) == 1, (path, err)
         assert str(path) in lines[0], (path, err)
         assert "Traceback" not in out + err
+
+
+def test_a_directory_stands_for_the_plans_below_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tfgen.cli import main
+
+    for name in ("b/p0.json", "a/p1.json", "a/.terraform/modules.json", "a/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CONTROL, tmp_path / name)
+    (tmp_path / "empty").mkdir()
+    assert plan_files([str(tmp_path), "-", str(CONTROL)]) == [
+        str(tmp_path / "a" / "p1.json"),
+        str(tmp_path / "b" / "p0.json"),
+        "-",
+        str(CONTROL),
+    ]
+    code = main(["check", str(tmp_path / "b"), str(tmp_path / "a"), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1  # the control plan has blocking findings
+    assert [p["path"] for p in report["plans"]] == [
+        str(tmp_path / "a" / "p1.json"),
+        str(tmp_path / "b" / "p0.json"),
+    ]
+    assert main(["check", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"tfgen: error: {tmp_path / 'empty'}: a directory without plan JSON files (*.json)"
+    ]
 
 
 # Property tests: random plan-shaped JSON never raises anything but InputError.

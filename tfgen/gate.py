@@ -14,7 +14,7 @@ from tfgen.engines import EngineOptions, open_engine
 from tfgen.errors import InputError, TfgenError
 from tfgen.evaluate import evaluate_plans, unevaluated_report
 from tfgen.model import Enforcement, PlanInfo, Report, Severity
-from tfgen.planfile import STDIN, load_plan, plan_info
+from tfgen.planfile import STDIN, load_plan, plan_files, plan_info
 from tfgen.planshape import validate_plan
 from tfgen.redact import Secrets, redact_plan, redact_report
 from tfgen.ruleinput import input_needs
@@ -44,11 +44,11 @@ class Batch:
 
     @classmethod
     def read(cls, sources: Sequence[str], source_dir: Path | None = None) -> Batch:
-        """Plan JSON files (`-` is stdin), read as the gate evaluates them; one that cannot be
-        read becomes an error, not an exit."""
+        """Plan JSON files (`-` is stdin, a directory the `.json` files below it), read as the
+        gate evaluates them; one that cannot be read becomes an error, not an exit."""
         if list(sources).count(STDIN) > 1:
             raise InputError(STDIN, "stdin can be read only once")
-        return cls(sources=[(source, source_dir) for source in sources])
+        return cls(sources=[(source, source_dir) for source in plan_files(sources)])
 
     def add_planned(self, label: str, plan: dict[str, Any], source_dir: Path) -> None:
         """A plan Terraform just made in `source_dir`: validated and redacted like a file's."""

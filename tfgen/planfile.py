@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,6 +46,24 @@ def load_plan(
     else:
         plan = loads_plan(_read_file(source, label, max_bytes), label)
     return plan_info(source, plan), plan
+
+
+def plan_files(sources: Sequence[str]) -> list[str]:
+    """The plan sources named: a directory stands for the `.json` files below it, in path
+    order, hidden directories (`.terraform`, `.git`) left out; anything else stands for itself."""
+    files: list[str] = []
+    for source in sources:
+        if source == STDIN or not Path(source).is_dir():
+            files.append(source)
+            continue
+        found = []
+        for top, dirs, names in os.walk(source):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found += [str(Path(top, n)) for n in names if n.endswith(".json")]
+        if not found:
+            raise InputError(display_name(source), "a directory without plan JSON files (*.json)")
+        files += sorted(found)
+    return files
 
 
 def display_name(source: str) -> str:

@@ -15,7 +15,13 @@ def register(sub: Subparsers) -> None:
         help="evaluate `terraform show -json` plans against the rule pack",
         description="Exit 0: no blocking finding; 1: a blocking (mandatory) finding; 2: any error.",
     )
-    parser.add_argument("plans", nargs="+", metavar="PLAN", help="plan JSON file, or - for stdin")
+    parser.add_argument(
+        "plans",
+        nargs="+",
+        metavar="PLAN",
+        help="plan JSON file, a directory (the .json files below it, hidden directories left "
+        "out), or - for stdin",
+    )
     parser.add_argument(
         "--source-dir",
         type=Path,
