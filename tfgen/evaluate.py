@@ -36,11 +36,10 @@ def rule_input(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {key: plan[key] for key in PLAN_KEYS if key in plan}
 
 
-def default_jobs(engine: str = "embedded") -> int:
-    """Evaluations in flight by default: one per core this process may run on, and one more on
-    the embedded engine, whose Wasm evaluations leave the interpreter free to read the next plan.
-    (An OPA server on the same cores gains nothing from a third request.)"""
-    return cores() + 1 if engine == "embedded" else cores()
+def default_jobs() -> int:
+    """Evaluations at once by default: one per core (Wasm runs off the interpreter's lock; an OPA
+    server on the same cores gains nothing from more requests), the next plan read meanwhile."""
+    return cores()
 
 
 def evaluate_plans(
@@ -58,8 +57,8 @@ def evaluate_plans(
     """Evaluate each plan; the first engine failure is recorded and ends evaluation (no fallback).
 
     Plans are taken from `plans` one at a time, cut to what the pack reads (`needs`), handed to
-    up to `jobs` concurrent evaluations and dropped once evaluated: only the plans in flight are
-    held. Findings and errors come out in input order whatever the concurrency; each plan's
+    up to `jobs` concurrent evaluations and dropped once evaluated; the next plan is read while
+    they run, so only those plans are held. Findings and errors come out in input order whatever the concurrency; each plan's
     findings go to a spool as soon as it is evaluated.
     `progress(done, total)` is called after each evaluated plan (`total` defaults to len(plans)).
 
@@ -102,7 +101,7 @@ def evaluate_plans(
                 document = prune(document, needs)
             pending.append((info, pool.submit(engine.evaluate, document)))
             del document
-            if len(pending) >= max(1, jobs) and not collect():
+            if len(pending) > max(1, jobs) and not collect():
                 failed = True
                 break
         while pending and not failed:

@@ -70,8 +70,8 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         metavar="N",
-        help="plans evaluated at once, results in input order (default: the cores, plus one on "
-        f"the embedded engine; here {default_jobs()} embedded, {default_jobs('opa')} on a server)",
+        help="plans evaluated at once while the next one is read, results in input order "
+        f"(default: the cores, here {default_jobs()})",
     )
     parser.add_argument(
         "--keep-running",
@@ -261,7 +261,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         compose_file=args.compose_file,
         compose_env=dict(os.environ),
         load_pack=args.load_pack,
-        jobs=args.jobs if args.jobs is not None else default_jobs(args.engine),
+        jobs=args.jobs if args.jobs is not None else default_jobs(),
         allow_revision_change=args.allow_revision_change,
         toolchain=args.toolchain,
     )
