@@ -311,7 +311,9 @@ def _cli_cases(tmp_path: Path) -> list[Path]:
     huge = tmp_path / "huge.json"
     with huge.open("wb") as handle:
         handle.truncate(1024**3)
-    return [*(BAD / name for name in sorted(CORPUS)), deep, huge, tmp_path, tmp_path / "nope.json"]
+    empty = tmp_path / "no-plans"
+    empty.mkdir()
+    return [*(BAD / name for name in sorted(CORPUS)), deep, huge, empty, tmp_path / "nope.json"]
 
 
 def test_cli_exits_2_with_one_line_per_bad_input(
