@@ -113,13 +113,7 @@ def load_service(compose_file: Path, bundle: Path, env: Mapping[str, str]) -> Op
         host_port=host_port,
         container_port=container_port,
         volumes=volumes,
-        environment={str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
-        user=str(spec["user"]) if spec.get("user") is not None else None,
-        read_only=bool(spec.get("read_only", False)),
-        cap_drop=tuple(spec.get("cap_drop") or ()),
-        security_opt=tuple(spec.get("security_opt") or ()),
-        labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-        healthcheck=_healthcheck(spec.get("healthcheck"), source),
+        **_run_settings(spec, source),
     )
 
 
@@ -172,20 +166,27 @@ def load_fleet(compose_file: Path, env: Mapping[str, str]) -> dict[str, Service]
             command=tuple(str(c) for c in command),
             ports=tuple(_port_mapping(p, source) for p in spec.get("ports") or ()),
             volumes=_volumes(spec.get("volumes"), base, source),
-            environment={str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
-            user=str(spec["user"]) if spec.get("user") is not None else None,
-            read_only=bool(spec.get("read_only", False)),
-            cap_drop=tuple(spec.get("cap_drop") or ()),
-            security_opt=tuple(spec.get("security_opt") or ()),
             tmpfs=tuple(spec.get("tmpfs") or ()),
             stop_signal=spec.get("stop_signal"),
-            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-            healthcheck=_healthcheck(spec.get("healthcheck"), source),
+            **_run_settings(spec, source),
         )
     for port in out[BALANCER].ports:
         if port.host_ip not in ("127.0.0.1", "::1") or port.host_port is None:
             raise InputError(source, f"services.{BALANCER} must publish on 127.0.0.1:PORT only")
     return out
+
+
+def _run_settings(spec: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """What every service reads alike: environment, user, hardening, labels and health check."""
+    return {
+        "environment": {str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
+        "user": str(spec["user"]) if spec.get("user") is not None else None,
+        "read_only": bool(spec.get("read_only", False)),
+        "cap_drop": tuple(spec.get("cap_drop") or ()),
+        "security_opt": tuple(spec.get("security_opt") or ()),
+        "labels": {str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+        "healthcheck": _healthcheck(spec.get("healthcheck"), source),
+    }
 
 
 def _port_mapping(entry: object, source: str) -> Port:
