@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from helpers import FIXTURES, PlanFn
 
-from tfgen.baseline import Baseline, apply, dumps, entry, from_findings
+from tfgen.baseline import Baseline, dumps, entry, from_findings
 from tfgen.cli import main
 from tfgen.model import Finding
 
@@ -58,12 +58,13 @@ def test_dumps_is_sorted_and_stable() -> None:
     assert "m" not in {v for e in data["findings"] for v in e.values()}
 
 
-def test_apply_marks_held_findings_and_reports_resolved_entries() -> None:
+def test_marking_marks_held_findings_and_reports_resolved_entries() -> None:
     held, gone = finding(), finding(details={"statement": "Gone"})
     baseline = Baseline(frozenset({entry(held), entry(gone)}), ".tfgen-baseline.json")
-    (marked,), notices = apply([held], baseline)
+    mark = baseline.marking()
+    marked = mark(held)
     assert marked.baselined and not marked.blocking
-    assert notices == (
+    assert mark.notices() == (
         "resolved baseline entry KMS-011 aws_kms_key.this in .tfgen-baseline.json: not found in "
         "this run; rewrite the baseline (tfgen baseline --force) to drop it",
     )

@@ -9,7 +9,7 @@ import pytest
 from tfgen.config import Config, loads_config
 from tfgen.errors import ConfigError
 from tfgen.model import Finding, Report, RuleMeta, Severity, Waiver
-from tfgen.waivers import address_matches, apply_waivers, finalize
+from tfgen.waivers import Waivers, address_matches, finalize
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -105,11 +105,10 @@ def test_stale_and_expired_unmatched_waivers_are_reported() -> None:
 
 def test_first_valid_waiver_wins_and_second_is_not_stale_if_it_matches_elsewhere() -> None:
     w1, w2 = waiver(address="aws_kms_key.a"), waiver(address="aws_kms_key.*")
-    findings, notices = apply_waivers(
-        [finding(address="aws_kms_key.a"), finding(address="aws_kms_key.b")], [w1, w2], TODAY
-    )
+    waive = Waivers([w1, w2], TODAY)
+    findings = [waive(finding(address="aws_kms_key.a")), waive(finding(address="aws_kms_key.b"))]
     assert [f.waiver for f in findings] == [w1, w2]
-    assert notices == ()
+    assert waive.notices() == ()
 
 
 def test_enforcement_override_both_ways() -> None:

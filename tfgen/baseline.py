@@ -121,12 +121,3 @@ class Marking:
             "not found in this run; rewrite the baseline (tfgen baseline --force) to drop it"
             for e in resolved
         )
-
-
-def apply(
-    findings: Iterable[Finding], baseline: Baseline
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    """Mark findings the baseline holds (reported, not blocking); report entries gone since."""
-    mark = baseline.marking()
-    out = tuple(mark(f) for f in findings)
-    return out, mark.notices()

@@ -65,15 +65,6 @@ class Waivers:
         return tuple(notices)
 
 
-def apply_waivers(
-    findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    """Mark waived findings (kept, never hidden) and report expired and stale waivers."""
-    waive = Waivers(waivers, today)
-    out = tuple(waive(f) for f in findings)
-    return out, waive.notices()
-
-
 def at_or_above(severity: Severity, threshold: Severity) -> bool:
     return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
 
