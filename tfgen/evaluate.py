@@ -58,8 +58,8 @@ def evaluate_plans(
 
     Plans are taken from `plans` one at a time, cut to what the pack reads (`needs`), handed to
     up to `jobs` concurrent evaluations and dropped once evaluated; the next plan is read while
-    they run, so only those plans are held. Findings and errors come out in input order whatever the concurrency; each plan's
-    findings go to a spool as soon as it is evaluated.
+    they run, so only those plans are held. Findings and errors come out in input order whatever
+    the concurrency; each plan's findings go to a spool as soon as it is evaluated.
     `progress(done, total)` is called after each evaluated plan (`total` defaults to len(plans)).
 
     Each plan keeps the bundle revisions that judged it; plans judged by different ones are an

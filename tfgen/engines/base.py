@@ -33,8 +33,8 @@ RESULT_KEYS = (
     "details",
 )
 _SEVERITIES = frozenset(get_args(Severity))
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENFORCEMENTS = frozenset(get_args(Enforcement))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PackInfo(TypedDict):
